@@ -1,0 +1,101 @@
+"""Open NanoAOD/PFNano ROOT files safely and as coffea NanoEvents.
+
+Every check here turns a low-level uproot failure into one :class:`InputFileError` line that
+names the file and the cause, before coffea sees the file.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import awkward as ak
+import uproot
+from coffea.nanoevents import NanoAODSchema, NanoEventsFactory, PFNanoAODSchema
+
+from jetml.errors import InputFileError
+
+EVENTS_TREE = "Events"
+# PFNano stores the full PF candidate collection (with track variables) as ``PFCands``;
+# plain NanoAOD v15 has a thin ``PFCand`` without tracks, which NanoAODSchema handles.
+PFNANO_COUNTER = "nPFCands"
+
+
+def open_events_tree(path: str | os.PathLike[str]) -> uproot.TTree:
+    """Return the ``Events`` tree of ``path`` after checking that the file is a complete ROOT file.
+
+    Raises InputFileError for a missing file, a non-ROOT file, a truncated file (shorter than the
+    length its header records) and a file without an ``Events`` tree.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot be read ({error.strerror})") from error
+    if magic != b"root":
+        raise InputFileError(f"{path}: not a ROOT file (first bytes {magic!r}, expected b'root')")
+    try:
+        root_file = uproot.open(path)
+        recorded_end = int(root_file.file.fEND)
+    except Exception as error:
+        raise InputFileError(f"{path}: corrupt ROOT file ({_one_line(error)})") from error
+    size = path.stat().st_size
+    if size < recorded_end:
+        raise InputFileError(
+            f"{path}: truncated ROOT file ({size} bytes on disk, header records {recorded_end})"
+        )
+    try:
+        classes = root_file.classnames()
+    except Exception as error:
+        raise InputFileError(f"{path}: corrupt ROOT directory ({_one_line(error)})") from error
+    contents = {key.split(";")[0]: kind for key, kind in classes.items()}
+    if contents.get(EVENTS_TREE) != "TTree":
+        listing = ", ".join(f"{name} [{kind}]" for name, kind in sorted(contents.items()))
+        raise InputFileError(f"{path}: no '{EVENTS_TREE}' TTree (contents: {listing or 'none'})")
+    return root_file[EVENTS_TREE]
+
+
+def is_pfnano(tree: uproot.TTree) -> bool:
+    """True when the tree carries the PFNano ``PFCands`` collection with track variables."""
+    return PFNANO_COUNTER in tree
+
+
+def schema_for(tree: uproot.TTree) -> type[NanoAODSchema]:
+    """PFNanoAODSchema for PFNano files, NanoAODSchema for plain NanoAOD."""
+    return PFNanoAODSchema if is_pfnano(tree) else NanoAODSchema
+
+
+def load_events(
+    path: str | os.PathLike[str],
+    *,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+) -> ak.Array:
+    """Open ``path`` as coffea NanoEvents (virtual arrays: branches are read on first use)."""
+    tree = open_events_tree(path)
+    with warnings.catch_warnings():
+        # coffea warns about cross-references it cannot resolve in older NanoAOD versions.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        factory = NanoEventsFactory.from_root(
+            {os.fspath(path): EVENTS_TREE},
+            schemaclass=schema_for(tree),
+            mode="virtual",
+            entry_start=entry_start,
+            entry_stop=entry_stop,
+        )
+        try:
+            return factory.events()
+        except Exception as error:
+            raise InputFileError(f"{path}: cannot build NanoEvents ({_one_line(error)})") from error
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of an exception message, prefixed by its type."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
