@@ -13,12 +13,12 @@ demo: $(INSTALLED)
 	$(BIN)/jetml inspect $(CMS_NANO)/pfnano.root
 
 test: $(INSTALLED)
-	$(BIN)/ruff check jetml tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check jetml tests benchmarks
-	$(BIN)/ruff format --check jetml tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 install: $(INSTALLED)
 
