@@ -63,27 +63,25 @@ def _block(fn: Callable[[], Any], min_time: float) -> tuple[int, float]:
 
 
 def compare(
-    cases: dict[str, tuple[Callable[[], Any], int]], min_time: float, rounds: int = 3
-) -> dict[str, float]:
+    cases: dict[Any, tuple[Callable[[], Any], int]],
+    min_time: float,
+    rounds: int = 3,
+    warmup: bool = True,
+) -> dict[Any, float]:
     """Best rows/s of each case, timing the cases in interleaved blocks.
 
     Interleaving (A, B, A, B, ...) exposes every case to the same background load, so the
     ratios between them stay meaningful on a shared machine; the best block of each case is
-    the least disturbed one. Cases slower than 1 s per call get a single block per round.
+    the least disturbed one.
     """
     best = dict.fromkeys(cases, 0.0)
-    for fn, _ in cases.values():
+    for fn, _ in cases.values() if warmup else ():
         fn()  # warm-up: lazy sessions, first-call allocations
     for _ in range(rounds):
         for name, (fn, rows) in cases.items():
             calls, elapsed = _block(fn, min_time)
             best[name] = max(best[name], rows * calls / elapsed)
     return best
-
-
-def best_rate(fn: Callable[[], Any], rows: int, min_time: float) -> float:
-    """Best rows/s of one case (see :func:`compare`)."""
-    return compare({"only": (fn, rows)}, min_time)["only"]
 
 
 def deepak8_inputs(rows: int, rng: np.random.Generator, layout: str = "cms") -> dict:
@@ -103,18 +101,20 @@ def section(title: str) -> None:
 
 
 def bench_batch_sweep(models: dict[str, Path], sizes: list[int], min_time: float, rng) -> dict:
-    section("(a) jets/s vs batch size (ORT, 1 thread)")
+    section("(a) jets/s vs batch size (ORT, 1 thread; sizes timed interleaved)")
     results: dict[str, dict[int, float]] = {}
     for name, path in models.items():
         make = deepak8_inputs if name == "deepak8" else dense_inputs
-        print(f"{name}:")
-        print(f"  {'batch':>6} {'jets/s':>12} {'x batch 1':>10} {'/ best':>7}")
-        rates: dict[int, float] = {}
+        OnnxModel(path).run(make(2, rng))  # create the shared session once
+        cases = {}
         for size in sizes:
             model = OnnxModel(path, batch_size=size)
             inputs = make(size, rng)
-            rates[size] = best_rate(lambda m=model, x=inputs: m.run(x), size, min_time)
+            cases[size] = (lambda m=model, x=inputs: m.run(x), size)
+        rates = compare(cases, min_time, rounds=2, warmup=False)
         best = max(rates.values())
+        print(f"{name}:")
+        print(f"  {'batch':>6} {'jets/s':>12} {'x batch 1':>10} {'/ best':>7}")
         for size, rate in rates.items():
             print(f"  {size:>6} {rate:>12.1f} {rate / rates[sizes[0]]:>10.2f} {rate / best:>7.2f}")
         enough = min(s for s, r in rates.items() if r >= 0.95 * best)
@@ -195,37 +195,40 @@ def bench_torch(tmp: Path, sizes: list[int], min_time: float, rng) -> dict:
     return results
 
 
-def bench_flops(sweep: dict, gemm_size: int) -> dict:
-    section("(d) achieved GFLOP/s vs single-core numpy sgemm")
-    rng = np.random.default_rng(SEED)
+def bench_flops(models: dict[str, Path], gemm_size: int, min_time: float, rng) -> dict:
+    section("(d) achieved GFLOP/s vs single-core numpy sgemm (timed interleaved)")
     a = rng.normal(size=(gemm_size, gemm_size)).astype(np.float32)
     b = rng.normal(size=(gemm_size, gemm_size)).astype(np.float32)
-    rate = best_rate(lambda: a @ b, 1, 1.0)
-    sgemm = 2 * gemm_size**3 * rate / 1e9
+    deepak8 = OnnxModel(models["deepak8"])
+    dense = OnnxModel(models["dense"])
+    rows = DEFAULT_BATCH_SIZE
+    pf_sv, x = deepak8_inputs(rows, rng), dense_inputs(rows, rng)
+    rates = compare(
+        {
+            "sgemm": (lambda: a @ b, 1),
+            "deepak8": (lambda: deepak8.run(pf_sv), rows),
+            "dense": (lambda: dense.run(x), rows),
+        },
+        min_time,
+    )
+    sgemm = 2 * gemm_size**3 * rates["sgemm"] / 1e9
     net = randomise(DeepAK8Like("cms"), SEED)
-    flops = count_flops(net, deepak8_example(net))
-    best_size, best_jets = max(sweep["deepak8"].items(), key=lambda kv: kv[1])
-    achieved = flops * best_jets / 1e9
-    dense_flops = count_flops(randomise(DenseTagger(), SEED), (torch.zeros(1, DDX_INPUT_SIZE),))
-    dense_best = max(sweep["dense"].values())
-    dense_achieved = dense_flops * dense_best / 1e9
-    print(f"  numpy sgemm {gemm_size}^3, 1 thread: {sgemm:8.1f} GFLOP/s")
-    print(
-        f"  DeepAK8 {flops / 1e6:.1f} MFLOP/jet at {best_jets:.0f} jets/s (batch {best_size}):"
-        f" {achieved:6.1f} GFLOP/s = {achieved / sgemm:.2f} of sgemm"
-    )
-    print(
-        f"  dense {dense_flops / 1e6:.3f} MFLOP/jet at {dense_best:.0f} jets/s: "
-        f"{dense_achieved:6.1f} GFLOP/s = {dense_achieved / sgemm:.2f} of sgemm"
-    )
-    return {
-        "sgemm_gflops": sgemm,
-        "deepak8_mflop_per_jet": flops / 1e6,
-        "deepak8_gflops": achieved,
-        "deepak8_fraction": achieved / sgemm,
-        "dense_gflops": dense_achieved,
-        "dense_fraction": dense_achieved / sgemm,
+    flops = {
+        "deepak8": count_flops(net, deepak8_example(net)),
+        "dense": count_flops(randomise(DenseTagger(), SEED), (torch.zeros(1, DDX_INPUT_SIZE),)),
     }
+    print(f"  numpy sgemm {gemm_size}^3, 1 thread: {sgemm:8.1f} GFLOP/s")
+    out = {"sgemm_gflops": sgemm}
+    for name in ("deepak8", "dense"):
+        achieved = flops[name] * rates[name] / 1e9
+        print(
+            f"  {name:<8} {flops[name] / 1e6:8.3f} MFLOP/jet at {rates[name]:9.0f} jets/s "
+            f"(batch {rows}): {achieved:6.1f} GFLOP/s = {achieved / sgemm:.2f} of sgemm"
+        )
+        out[f"{name}_mflop_per_jet"] = flops[name] / 1e6
+        out[f"{name}_gflops"] = achieved
+        out[f"{name}_fraction"] = achieved / sgemm
+    return out
 
 
 PF_RAW = [f"pfcand_v{i}" for i in range(38)]
@@ -321,6 +324,7 @@ def bench_features(path: Path, n_jets: int, min_time: float, rng) -> dict:
             "end_to_end": (end_to_end, n_jets),
         },
         min_time,
+        rounds=2,
     )
     feature_rate, run_rate, raw_rate = rates["features"], rates["run"], rates["raw"]
     counts = ak.num(pf)
@@ -361,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         jets, gemm, feature_jets = {"deepak8": 64, "dense": 512}, 512, 512
     else:
         sizes, torch_sizes, min_time = [1, 4, 16, 64, 256, 1024, 4096], [1, 100, 256], 0.4
-        jets, gemm, feature_jets = {"deepak8": 256, "dense": 4096}, 1024, 2048
+        jets, gemm, feature_jets = {"deepak8": 256, "dense": 4096}, 1024, 1024
     print(
         f"jetml inference benchmark ({'quick' if args.quick else 'full'}); python "
         f"{platform.python_version()}, onnxruntime {ort.__version__}, torch {torch.__version__},"
@@ -380,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         results["batch_sweep"] = bench_batch_sweep(models, sizes, min_time, rng)
         results["per_jet_loop"] = bench_per_jet_loop(models, jets, min_time, rng)
         results["torch"] = bench_torch(tmp, torch_sizes, min_time, rng)
-        results["flops"] = bench_flops(results["batch_sweep"], gemm)
+        results["flops"] = bench_flops(models, gemm, min_time, rng)
         results["features"] = bench_features(models["deepak8"], feature_jets, min_time, rng)
     elapsed = time.perf_counter() - started
     print(f"\nload average at end {os.getloadavg()[0]:.2f}; total {elapsed:.0f} s")

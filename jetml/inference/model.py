@@ -33,8 +33,9 @@ from jetml.inference.integrity import (
     read_model_bytes,
 )
 
-#: Rows per ``session.run`` call; chosen from ``benchmarks/bench_inference.py`` (throughput of
-#: the DeepAK8-size model is flat from ~64 rows upward while memory keeps growing).
+#: Rows per ``session.run`` call, chosen from ``benchmarks/bench_inference.py``: the small dense
+#: model reaches its best throughput at 256 rows (15-18x batch 1; 1024+ rows spill out of cache),
+#: while the convolution-bound DeepAK8 model is within noise of its best from 16 rows upward.
 DEFAULT_BATCH_SIZE = 256
 
 CPU = "CPUExecutionProvider"
