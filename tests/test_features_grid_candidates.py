@@ -91,10 +91,15 @@ def test_group_by_jet_synthetic() -> None:
         group_by_jet(ak.zip({"jetIdx": [[1]]}), [1], name="FatJetPFCands")
 
 
-def test_linked_candidates_on_real_pfnano(cms_nano: Path) -> None:
+@pytest.fixture(scope="module")
+def pfnano_events(cms_nano: Path):
     from jetml.nanoaod import load_events
 
-    events = load_events(cms_nano / "pfnano.root")
+    return load_events(cms_nano / "pfnano.root")
+
+
+def test_linked_candidates_on_real_pfnano(pfnano_events) -> None:
+    events = pfnano_events
     cands = linked_candidates(
         events, "FatJet", "FatJetPFCands", "PFCands", candidate_index="pFCandsIdx"
     )
@@ -112,3 +117,25 @@ def test_linked_candidates_on_real_pfnano(cms_nano: Path) -> None:
     assert "dxysig" in svs.fields and "ntracks" in svs.fields
     with pytest.raises(ModelInputError, match="lack the collection 'Nope'"):
         linked_candidates(events, "FatJet", "Nope", "PFCands", candidate_index="pFCandsIdx")
+
+
+def test_build_group_from_real_pfnano_candidates(pfnano_events) -> None:
+    from jetml.features import InputGroupConfig, VarInfo, build_group, sort_candidates
+
+    events = pfnano_events
+    cands = linked_candidates(
+        events, "FatJet", "FatJetPFCands", "PFCands", candidate_index="pFCandsIdx"
+    )
+    per_jet = sort_candidates(ak.flatten(cands, axis=1), "pt")
+    infos = {"pt": VarInfo(), "eta": VarInfo(), "charge": VarInfo()}
+    grp = InputGroupConfig("pf", ["pt", "eta", "charge"], 16, 50, "constant", infos)
+    values, mask = build_group({k: per_jet[k] for k in infos}, grp)
+    counts = ak.to_numpy(ak.num(per_jet))
+    assert values.shape == (len(counts), 3, 50)
+    np.testing.assert_array_equal(mask.sum(axis=(1, 2)), np.minimum(counts, 50))
+    # pT-descending within each jet, and identical to the candidates' own values
+    pts = values[:, 0, :]
+    assert (np.diff(pts, axis=1)[mask[:, 0, 1:] > 0] <= 0).all()
+    first = ak.to_numpy(ak.firsts(per_jet.pt)).astype(np.float32)
+    np.testing.assert_array_equal(pts[:, 0], first)
+    assert set(np.unique(values[:, 2, :])) <= {-1.0, 0.0, 1.0}
