@@ -15,6 +15,7 @@ Weights are random (seeded): the point is the arithmetic, not the physics. Requi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -163,16 +164,20 @@ def export_onnx(
     """Export with a dynamic batch axis through the TorchScript exporter (``dynamo=False``)."""
     path = Path(path)
     axes = {name: {0: "N"} for name in (*input_names, *output_names)}
-    torch.onnx.export(
-        module,
-        tuple(example),
-        str(path),
-        input_names=list(input_names),
-        output_names=list(output_names),
-        dynamic_axes=axes,
-        opset_version=opset,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        # the TorchScript exporter is the one this project uses on purpose
+        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+        torch.onnx.export(
+            module,
+            tuple(example),
+            str(path),
+            input_names=list(input_names),
+            output_names=list(output_names),
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )
     return path
 
 
