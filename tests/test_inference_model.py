@@ -115,6 +115,31 @@ def test_sha256_mismatch_and_model_card(dense: Path) -> None:
         OnnxModel(dense)
 
 
+def test_model_card_round_trip_and_data_config(dense: Path, cms_models: Path) -> None:
+    import shutil
+
+    from jetml.inference import load_card
+
+    shutil.copy(cms_models / "particlenet_ak8_v01" / "preprocess.json", dense.parent / "pp.json")
+    card = write_card(
+        dense,
+        name="dense",
+        version="2.0",
+        data_config="pp.json",
+        output_labels=["a", "b", "c"],
+        training_samples=["ttbar_1k"],
+        metrics={"auc": 0.91},
+    )
+    assert card.path == dense.parent / "dense.card.json"
+    loaded = load_card(card.path)
+    assert loaded == card
+    assert loaded.load_data_config().input_names[0] == "pf_points"
+    bad = dense.parent / "bad.card.json"
+    bad.write_text('{"name": "x"}')
+    with pytest.raises(ConfigError, match="lacks string field"):
+        load_card(bad)
+
+
 def test_file_swapped_after_construction_never_runs(tmp_path: Path) -> None:
     clear_session_cache()
     path = dense_model(tmp_path / "m.onnx", seed=1)

@@ -27,12 +27,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 from jetml.errors import ConfigError, ModelInputError, ModelIntegrityError
 from jetml.inference import counters
 from jetml.inference.card import card_path_for, load_card
-from jetml.inference.integrity import (
-    external_data_files,
-    file_sha256,
-    parse_model,
-    read_model_bytes,
-)
+from jetml.inference.integrity import external_data_files, parse_model, read_model_bytes
 
 #: Rows per ``session.run`` call, chosen from ``benchmarks/bench_inference.py``: the small dense
 #: model reaches its best throughput at 256 rows (15-18x batch 1; 1024+ rows spill out of cache),
@@ -362,8 +357,3 @@ class OnnxModel:
         return {
             name: np.concatenate([p[i] for p in pieces], axis=0) for i, name in enumerate(names)
         }
-
-
-def model_sha256(path: str | Path) -> str:
-    """sha256 of a model file (what a model card records)."""
-    return file_sha256(path)
