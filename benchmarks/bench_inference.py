@@ -324,7 +324,6 @@ def bench_features(path: Path, n_jets: int, min_time: float, rng) -> dict:
             "end_to_end": (end_to_end, n_jets),
         },
         min_time,
-        rounds=2,
     )
     feature_rate, run_rate, raw_rate = rates["features"], rates["run"], rates["raw"]
     counts = ak.num(pf)
