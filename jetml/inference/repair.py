@@ -14,7 +14,6 @@ cached copy against it: a tampered original and a tampered cache are both refuse
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import onnx
 
-from jetml.errors import ModelIntegrityError
+from jetml.inference.integrity import bytes_sha256, file_sha256, parse_model, read_model_bytes
 
 CACHE_ENV = "JETML_CACHE_DIR"
 """Environment variable naming the folder for repaired model copies."""
@@ -33,15 +32,6 @@ def default_cache_dir() -> Path:
     """Folder for repaired copies: ``$JETML_CACHE_DIR`` or ``~/.cache/jetml/models``."""
     env = os.environ.get(CACHE_ENV)
     return Path(env) if env else Path.home() / ".cache" / "jetml" / "models"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of the file at ``path``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def initializers_listed_as_inputs(model: onnx.ModelProto) -> list[str]:
@@ -74,19 +64,6 @@ class RepairedModel:
     removed_inputs: int
 
 
-def _load_verified(path: Path, expected_sha256: str | None) -> tuple[bytes, str]:
-    if not path.is_file():
-        raise ModelIntegrityError(f"model {path}: file not found")
-    data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if expected_sha256 is not None and actual != expected_sha256.lower():
-        raise ModelIntegrityError(
-            f"model {path}: sha256 {actual} does not match the expected {expected_sha256}; "
-            "refusing to load it"
-        )
-    return data, actual
-
-
 def repair_model(
     path: str | Path, *, sha256: str | None = None, cache_dir: str | Path | None = None
 ) -> RepairedModel:
@@ -97,16 +74,13 @@ def repair_model(
     ``<original sha256>.noinitinputs.onnx`` and reused by later calls and processes.
     """
     original = Path(path)
-    data, original_sha = _load_verified(original, sha256)
-    try:
-        model = onnx.load_from_string(data)
-    except Exception as exc:  # protobuf raises its own DecodeError types
-        raise ModelIntegrityError(f"model {original}: not a readable ONNX file ({exc})") from exc
+    data, original_sha = read_model_bytes(original, sha256)
+    model = parse_model(data, original)
     removed = remove_initializers_from_inputs(model)
     if not removed:
         return RepairedModel(original, original_sha, original, original_sha, 0)
     repaired = model.SerializeToString()
-    repaired_sha = hashlib.sha256(repaired).hexdigest()
+    repaired_sha = bytes_sha256(repaired)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     target = folder / f"{original_sha}.{_REPAIR_TAG}.onnx"
     if not (target.is_file() and file_sha256(target) == repaired_sha):
