@@ -338,14 +338,15 @@ def rebuild_sv_eta(
     sv_energy_ratio: np.ndarray,
     sv_phirel: np.ndarray,
     sv_stored_deltar: np.ndarray,
+    jet_radius: float = JET_RADIUS["FatJet"],
 ) -> np.ndarray:
     """SV pseudorapidity from PFNano's jet-relative SV columns (for SVs NanoAOD dropped).
 
     ``|eta_SV|`` follows from the SV energy ``enration * E_jet``, pT and mass. The stored
     ``deltaR`` is ``dR - 0.5`` clipped to [-2, 0]: below 0 it gives ``dR``, hence
-    ``|eta_SV - eta_jet| = sqrt(dR^2 - phirel^2)``, and the energy picks the sign. At ``dR >= 0.5``
-    only ``+-|eta_SV|`` is known; the one nearer the jet is taken (the SV lies within the jet
-    radius).
+    ``|eta_SV - eta_jet| = sqrt(dR^2 - phirel^2)``, and the energy picks the sign. At 0 only
+    ``0.5 <= dR < jet_radius`` is known: of ``+-|eta_SV|`` the one whose dR to the jet lies in
+    that range is taken (the nearer one if both or neither do).
     """
     sv_energy = sv_energy_ratio * energy_jet
     momentum = np.sqrt(np.maximum(sv_energy**2 - sv_mass**2, 0.0))
@@ -355,9 +356,15 @@ def rebuild_sv_eta(
     abs_deta = np.sqrt(np.maximum((sv_stored_deltar + 0.5) ** 2 - sv_phirel**2, 0.0))
     up, down = eta_jet + abs_deta, eta_jet - abs_deta
     from_dr = np.where(np.abs(np.abs(up) - abs_eta) <= np.abs(np.abs(down) - abs_eta), up, down)
-    from_energy = np.where(
-        np.abs(abs_eta - eta_jet) <= np.abs(abs_eta + eta_jet), abs_eta, -abs_eta
-    )
+
+    def outside_ring(eta: np.ndarray) -> np.ndarray:
+        dr = np.hypot(eta - eta_jet, sv_phirel)
+        return np.maximum(0.5 - dr, 0.0) + np.maximum(dr - jet_radius, 0.0)
+
+    plus, minus = outside_ring(abs_eta), outside_ring(-abs_eta)
+    nearer_plus = np.abs(abs_eta - eta_jet) <= np.abs(abs_eta + eta_jet)
+    choose_plus = (plus < minus) | ((plus == minus) & nearer_plus)
+    from_energy = np.where(choose_plus, abs_eta, -abs_eta)
     return np.where(dr_known, from_dr, from_energy)
 
 
@@ -373,6 +380,7 @@ def _sv_eta(events: ak.Array, collection: str, links: _Links) -> np.ndarray:
         eta_jet,
         energy_jet,
         *(_flat(events, sv_table, f) for f in ("pt", "mass", "enration", "phirel", "deltaR")),
+        jet_radius=JET_RADIUS[collection],
     )
     return np.where(in_nano, _flat(events, "SV", "eta")[where], rebuilt)
 
