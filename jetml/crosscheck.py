@@ -111,7 +111,15 @@ def crosscheck(
     """Compare jetml's ParticleNet scores with those stored in the PFNano file ``path``."""
     path = Path(path)
     taggers = particlenet_taggers(models_dir, min_pt=min_pt)
-    n_events = open_events_tree(path).num_entries
+    tree = open_events_tree(path)
+    available = set(tree.keys())
+    needed = dict.fromkeys(b for tagger in taggers for b in tagger.branches)
+    if missing := [b for b in needed if b not in available]:
+        shown = ", ".join(missing[:4]) + (
+            f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+        )
+        raise InputFileError(f"{path}: not PFNano with ParticleNet inputs, lacks {shown}")
+    n_events = tree.num_entries
     diffs: dict[tuple[str, str], list[np.ndarray]] = {}
     branches: dict[tuple[str, str], str] = {}
     complete: list[np.ndarray] = []
@@ -124,10 +132,6 @@ def crosscheck(
         max_pf = taggers[0].config.inputs[taggers[0].config.input_names[0]].max_length
         complete.append(_jets_complete(events, mask, max_pf))
         for tagger in taggers:
-            if missing := tagger.missing_inputs(events):
-                raise InputFileError(
-                    f"{path}: cannot run {tagger.release.title}: missing {', '.join(missing)}"
-                )
             scores = tagger.evaluate(events, mask)
             for score, values in scores.items():
                 field = tagger.release.stored_prefix + score
