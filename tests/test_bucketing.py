@@ -7,10 +7,18 @@ import numpy as np
 import pytest
 
 from jetml.errors import ConfigError
-from jetml.features import load_data_config
+from jetml.features import build_group, load_data_config
 from jetml.features.cms_pfnano import cms_jet_variables
 from jetml.inference import OnnxModel
-from jetml.inference.bucketing import jet_lengths, length_buckets, run_bucketed, run_per_jet
+from jetml.inference.bucketing import (
+    Bucket,
+    bucket_inputs,
+    jet_lengths,
+    length_buckets,
+    prepare_groups,
+    run_bucketed,
+    run_per_jet,
+)
 from jetml.nanoaod import load_events
 
 # Largest |bucketed - per-jet| allowed on softmax outputs: padding changes only the summation
@@ -97,3 +105,27 @@ def test_no_jets_gives_empty_outputs(particlenet):
     for runner in (run_bucketed, run_per_jet):
         (out,) = runner(model, cfg, variables).values()
         assert out.shape == (0, 20)
+
+
+def test_bucket_inputs_equal_the_feature_builder(particlenet):
+    _, cfg = particlenet
+    counts_pf = np.array([0, 1, 16, 40, 100, 130, 7])
+    counts_sv = np.array([0, 0, 1, 3, 10, 14, 2])
+    variables = _random_jets(cfg, counts_pf, counts_sv, seed=9)
+    poisoned = ak.to_numpy(ak.flatten(variables["pfcand_dz"])).copy()
+    poisoned[[0, 5, 9]] = [np.nan, np.inf, -np.inf]
+    variables["pfcand_dz"] = ak.unflatten(poisoned, counts_pf)
+    groups = prepare_groups(cfg, variables)
+    jets = np.array([5, 0, 3, 6])
+    bucket = Bucket(
+        jets,
+        {"pf_points": 57, "pf_features": 57, "pf_mask": 57}
+        | {"sv_points": 6, "sv_features": 6, "sv_mask": 6},
+    )
+    got = bucket_inputs(groups, bucket)
+    subset = {name: variables[name][jets] for name in cfg.var_names}
+    for name in cfg.input_names:
+        expected, _ = build_group(subset, cfg.inputs[name], bucket.lengths[name])
+        assert got[name].shape == expected.shape
+        np.testing.assert_array_equal(got[name], expected)
+    assert np.isfinite(got["pf_features"]).all()

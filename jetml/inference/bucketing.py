@@ -21,7 +21,7 @@ import awkward as ak
 import numpy as np
 
 from jetml.errors import ConfigError
-from jetml.features import DataConfig, build_group
+from jetml.features import DataConfig, preprocess_values
 from jetml.inference.model import DEFAULT_BATCH_SIZE, OnnxModel
 
 DEFAULT_GROWTH = 1.25
@@ -84,19 +84,77 @@ def length_buckets(
     return buckets
 
 
-def _subset(variables: Mapping[str, Any], names: list[str], jets: np.ndarray) -> dict[str, Any]:
-    return {name: variables[name][jets] for name in names}
+@dataclass(frozen=True)
+class PreparedGroup:
+    """One input group, preprocessed once for all jets: flat values plus per-jet offsets."""
+
+    starts: np.ndarray
+    counts: np.ndarray
+    values: np.ndarray
+    """``(n_candidates, n_vars)`` float32, preprocessing applied."""
+    pads: np.ndarray
+    wrap: bool
+
+    def padded(self, jets: np.ndarray, length: int) -> np.ndarray:
+        """``(len(jets), n_vars, length)`` float32 for the given jets (CMSSW/weaver padding)."""
+        counts = self.counts[jets]
+        slot = np.arange(length)
+        if self.wrap:
+            filled = np.broadcast_to(counts[:, np.newaxis] > 0, (len(jets), length))
+            source = slot[np.newaxis, :] % np.maximum(counts, 1)[:, np.newaxis]
+        else:
+            filled = slot[np.newaxis, :] < counts[:, np.newaxis]
+            source = np.broadcast_to(slot, (len(jets), length))
+        index = np.where(filled, self.starts[jets][:, np.newaxis] + source, 0)
+        if len(self.values):
+            gathered = self.values[index]  # (jets, length, n_vars)
+        else:
+            gathered = np.zeros((len(jets), length, len(self.pads)), dtype=np.float32)
+        out = np.where(filled[:, :, np.newaxis], gathered, self.pads[np.newaxis, np.newaxis, :])
+        return np.ascontiguousarray(out.transpose(0, 2, 1), dtype=np.float32)
 
 
-def build_bucket_inputs(
-    cfg: DataConfig, variables: Mapping[str, Any], bucket: Bucket
-) -> dict[str, np.ndarray]:
+def prepare_groups(cfg: DataConfig, variables: Mapping[str, Any]) -> dict[str, PreparedGroup]:
+    """Flatten and preprocess every input group once (each variable flattened once)."""
+    flat: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def column(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in flat:
+            if name not in variables:
+                raise ConfigError(f"{cfg.source}: inputs need variable '{name}'")
+            array = variables[name]
+            counts = np.asarray(ak.to_numpy(ak.num(array, axis=1)), dtype=np.int64)
+            values = np.asarray(ak.to_numpy(ak.flatten(array, axis=1)), dtype=np.float32)
+            flat[name] = (counts, values)
+        return flat[name]
+
+    groups: dict[str, PreparedGroup] = {}
+    for name in cfg.input_names:
+        grp = cfg.inputs[name]
+        counts, _ = column(grp.var_names[0])
+        columns = []
+        for var in grp.var_names:
+            var_counts, values = column(var)
+            if not np.array_equal(var_counts, counts):
+                raise ConfigError(
+                    f"{cfg.source}: input '{name}': '{var}' and '{grp.var_names[0]}' differ in "
+                    "candidates per jet"
+                )
+            columns.append(preprocess_values(values, grp.vars[var]))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        groups[name] = PreparedGroup(
+            starts=starts,
+            counts=counts,
+            values=np.stack(columns, axis=1) if columns else np.zeros((0, 0), np.float32),
+            pads=np.array([grp.vars[v].pad_value for v in grp.var_names], dtype=np.float32),
+            wrap=grp.pad_mode == "wrap",
+        )
+    return groups
+
+
+def bucket_inputs(groups: Mapping[str, PreparedGroup], bucket: Bucket) -> dict[str, np.ndarray]:
     """Model inputs of the jets of ``bucket``, each group padded to the bucket's length."""
-    subset = _subset(variables, cfg.var_names, bucket.jets)
-    return {
-        name: build_group(subset, cfg.inputs[name], bucket.lengths[name], source=cfg.source)[0]
-        for name in cfg.input_names
-    }
+    return {name: g.padded(bucket.jets, bucket.lengths[name]) for name, g in groups.items()}
 
 
 def _empty_bucket(cfg: DataConfig) -> Bucket:
@@ -113,13 +171,14 @@ def run_bucketed(
 ) -> dict[str, np.ndarray]:
     """Evaluate every jet of ``variables`` in length buckets; outputs in the jets' order."""
     lengths = jet_lengths(cfg, variables)
+    groups = prepare_groups(cfg, variables)
     buckets = length_buckets(lengths, batch_size or model.batch_size, growth)
     if not buckets:
-        return model.run(build_bucket_inputs(cfg, variables, _empty_bucket(cfg)))
+        return model.run(bucket_inputs(groups, _empty_bucket(cfg)))
     n_jets = sum(len(bucket.jets) for bucket in buckets)
     outputs: dict[str, np.ndarray] = {}
     for bucket in buckets:
-        result = model.run(build_bucket_inputs(cfg, variables, bucket))
+        result = model.run(bucket_inputs(groups, bucket))
         for name, values in result.items():
             if name not in outputs:
                 outputs[name] = np.empty((n_jets, *values.shape[1:]), dtype=values.dtype)
@@ -132,15 +191,14 @@ def run_per_jet(
 ) -> dict[str, np.ndarray]:
     """CMSSW's way, as the reference: one call per jet, each padded to its own length."""
     lengths = jet_lengths(cfg, variables)
+    groups = prepare_groups(cfg, variables)
     n_jets = len(next(iter(lengths.values()))) if lengths else 0
     if n_jets == 0:
-        return model.run(build_bucket_inputs(cfg, variables, _empty_bucket(cfg)))
+        return model.run(bucket_inputs(groups, _empty_bucket(cfg)))
     pieces = [
         model.run(
-            build_bucket_inputs(
-                cfg,
-                variables,
-                Bucket(np.array([jet]), {name: int(v[jet]) for name, v in lengths.items()}),
+            bucket_inputs(
+                groups, Bucket(np.array([jet]), {name: int(v[jet]) for name, v in lengths.items()})
             )
         )
         for jet in range(n_jets)
