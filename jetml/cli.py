@@ -19,6 +19,7 @@ from jetml.errors import JetmlError
 COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.inspect",
     "jetml.commands.crosscheck",
+    "jetml.commands.bench",
 )
 
 

@@ -180,15 +180,14 @@ def _time_fixed_model(
 
 def measure_table(
     models_dir: str | Path,
-    nano_file: str | Path,
+    sample: PFNanoSample,
     *,
     n_jets: int = 480,
     repeats: int = 3,
     cache_dir: Path | None = None,
 ) -> list[TimingRow]:
     """Measure every row of the timing table (see the module docstring for the protocol)."""
-    models_dir, nano_file = Path(models_dir), Path(nano_file)
-    sample = read_sample(nano_file, models_dir)
+    models_dir = Path(models_dir)
     rng = np.random.default_rng(SEED)
     pick = rng.integers(0, len(sample.n_pf), n_jets)
     n_pf, n_sv = sample.n_pf[pick], sample.n_sv[pick]
@@ -428,11 +427,10 @@ class PaddingRow:
 
 
 def measure_particlenet_padding(
-    models_dir: str | Path, nano_file: str | Path, *, n_jets: int = 240, repeats: int = 3
+    models_dir: str | Path, sample: PFNanoSample, *, n_jets: int = 240, repeats: int = 3
 ) -> list[PaddingRow]:
     """Per-jet at own length (CMSSW), per-jet and batched at 100, and length buckets."""
     models_dir = Path(models_dir)
-    sample = read_sample(Path(nano_file), models_dir)
     pick = np.random.default_rng(SEED).integers(0, len(sample.n_pf), n_jets)
     folder = models_dir / "particlenet_ak8_v01"
     config = load_data_config(folder / "preprocess.json")
@@ -489,3 +487,35 @@ def padding_markdown(rows: list[PaddingRow]) -> str:
         for r in rows
     ]
     return "\n".join(lines)
+
+
+def timing_report(
+    models_dir: str | Path, nano_file: str | Path, *, n_jets: int = 480, repeats: int = 5
+) -> str:
+    """All three tables, measured in one run, as a markdown section."""
+    import platform
+    import tempfile
+
+    sample = read_sample(Path(nano_file), Path(models_dir))
+    with tempfile.TemporaryDirectory(prefix="jetml-bench-") as tmp:
+        cache = Path(tmp)
+        table = measure_table(models_dir, sample, n_jets=n_jets, repeats=repeats, cache_dir=cache)
+        padding = measure_particlenet_padding(
+            models_dir, sample, n_jets=min(n_jets, 240), repeats=repeats
+        )
+        optimisation = measure_optimisation(
+            models_dir, n_jets=min(n_jets, 256), repeats=repeats, cache_dir=cache
+        )
+    header = (
+        f"Measured with onnxruntime {ort.__version__}, 1 intra-op + 1 inter-op thread, on "
+        f"{platform.machine()} ({platform.processor() or 'cpu'}); {n_jets} jets, best of "
+        f"{repeats} interleaved rounds."
+    )
+    return "\n\n".join(
+        [
+            header,
+            markdown_table(table),
+            padding_markdown(padding),
+            optimisation_markdown(optimisation),
+        ]
+    )
