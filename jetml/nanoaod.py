@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import uproot
@@ -76,18 +78,41 @@ def load_events(
     *,
     entry_start: int | None = None,
     entry_stop: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> ak.Array:
-    """Open ``path`` as coffea NanoEvents (virtual arrays: branches are read on first use)."""
-    tree = open_events_tree(path)
+    """Open ``path`` as coffea NanoEvents (virtual arrays: branches are read on first use).
+
+    ``metadata`` becomes ``events.metadata`` (coffea processors read ``dataset`` from it).
+    """
+    return events_from_tree(
+        open_events_tree(path), entry_start=entry_start, entry_stop=entry_stop, metadata=metadata
+    )
+
+
+def events_from_tree(
+    tree: uproot.TTree,
+    *,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> ak.Array:
+    """NanoEvents of an ``Events`` tree already opened by :func:`open_events_tree`.
+
+    Reuses the open file, so a caller that keeps the tree avoids parsing the branch list (over
+    a second for a NanoAOD v15 file) again for every entry range.
+    """
+    path = tree.file.file_path
     with warnings.catch_warnings():
         # coffea warns about cross-references it cannot resolve in older NanoAOD versions.
         warnings.simplefilter("ignore", RuntimeWarning)
         factory = NanoEventsFactory.from_root(
-            {os.fspath(path): EVENTS_TREE},
+            tree.file.root_directory,
+            treepath=EVENTS_TREE,
             schemaclass=schema_for(tree),
             mode="virtual",
             entry_start=entry_start,
             entry_stop=entry_stop,
+            metadata=dict(metadata) if metadata is not None else None,
         )
         try:
             return factory.events()
