@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ EVENTS_TREE = "Events"
 # PFNano stores the full PF candidate collection (with track variables) as ``PFCands``;
 # plain NanoAOD v15 has a thin ``PFCand`` without tracks, which NanoAODSchema handles.
 PFNANO_COUNTER = "nPFCands"
+# NanoAODSchema needs these in every file.
+EVENT_ID_BRANCHES = ("run", "luminosityBlock", "event")
 
 
 def open_events_tree(path: str | os.PathLike[str]) -> uproot.TTree:
@@ -95,13 +97,22 @@ def events_from_tree(
     entry_start: int | None = None,
     entry_stop: int | None = None,
     metadata: Mapping[str, Any] | None = None,
+    branches: Collection[str] | None = None,
 ) -> ak.Array:
     """NanoEvents of an ``Events`` tree already opened by :func:`open_events_tree`.
 
     Reuses the open file, so a caller that keeps the tree avoids parsing the branch list (over
-    a second for a NanoAOD v15 file) again for every entry range.
+    a second for a NanoAOD v15 file) again for every entry range. With ``branches``, the events
+    expose only those branches (plus their collections' counters and the event id branches):
+    building NanoEvents over a few dozen branches instead of thousands takes a fraction of
+    the time, which matters once per chunk.
     """
     path = tree.file.file_path
+    iteritems_options: dict[str, Any] = {}
+    if branches is not None:
+        keep = set(branches) | set(EVENT_ID_BRANCHES)
+        keep |= {f"n{name.partition('_')[0]}" for name in branches if "_" in name}
+        iteritems_options["filter_name"] = frozenset(keep).__contains__
     with warnings.catch_warnings():
         # coffea warns about cross-references it cannot resolve in older NanoAOD versions.
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -113,6 +124,7 @@ def events_from_tree(
             entry_start=entry_start,
             entry_stop=entry_stop,
             metadata=dict(metadata) if metadata is not None else None,
+            iteritems_options=iteritems_options,
         )
         try:
             return factory.events()

@@ -176,6 +176,7 @@ def run_chunk(chunk: Chunk, processor: TaggerProcessor) -> dict[str, Any]:
             entry_start=chunk.entry_start,
             entry_stop=chunk.entry_stop,
             metadata=metadata,
+            branches=processor.branches,
         )
         output = processor.process(events)
     except InputFileError as error:

@@ -30,6 +30,9 @@ MASS_FIELD = {"FatJet": "msoftdrop", "Jet": "mass"}
 # Index of the matched generator jet, and the generator collection it points into.
 GEN_MATCH = {"FatJet": ("genJetAK8Idx", "GenJetAK8"), "Jet": ("genJetIdx", "GenJet")}
 TIMING_KEYS = ("read_s", "build_s", "ort_s", "fill_s")
+# Loaded for every collection a tagger touches, so coffea's four-vector and candidate
+# behaviours (which validate these fields) work.
+KINEMATICS = ("pt", "eta", "phi", "mass", "charge")
 
 
 class TaggerProcessor(processor.ProcessorABC):
@@ -37,10 +40,16 @@ class TaggerProcessor(processor.ProcessorABC):
 
     ``score_bins`` bins cover [0, 1] for classifier scores and [0, 2] for the scores of
     regression taggers (those with ``pt_correction``); ``mass_bins`` cover 0-300 GeV.
+    ``extra_branches`` are loaded too (for subclasses that histogram more).
     """
 
     def __init__(
-        self, taggers: Sequence[Tagger], *, score_bins: int = 50, mass_bins: int = 30
+        self,
+        taggers: Sequence[Tagger],
+        *,
+        score_bins: int = 50,
+        mass_bins: int = 30,
+        extra_branches: Sequence[str] = (),
     ) -> None:
         names = [tagger.name for tagger in taggers]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -55,6 +64,22 @@ class TaggerProcessor(processor.ProcessorABC):
         self.taggers = tuple(taggers)
         self.score_bins = score_bins
         self.mass_bins = mass_bins
+        self.extra_branches = tuple(extra_branches)
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        """Every branch a chunk may need: the taggers' inputs, the kinematics, truth and
+        generator-jet branches of their collections, and ``extra_branches``.
+
+        ``jetml run`` builds each chunk's NanoEvents over these branches only.
+        """
+        wanted: list[str] = [*self.extra_branches]
+        for tagger in self.taggers:
+            wanted += tagger.branches
+            wanted += _candidate_processor_branches(tagger)
+        collections = {name.partition("_")[0] for name in wanted if "_" in name}
+        wanted += [f"{c}_{v}" for c in sorted(collections) for v in KINEMATICS]
+        return tuple(dict.fromkeys(wanted))
 
     # ----------------------------------------------------------------------------- outputs
     def empty_output(self, datasets: Iterable[str] = ()) -> dict[str, Any]:
@@ -247,8 +272,8 @@ def _process_id() -> tuple[str, int]:
     return (socket.gethostname(), os.getpid())
 
 
-def _processor_branches(tagger: Tagger, events: ak.Array) -> list[str]:
-    """Branches the processor itself reads for ``tagger``'s histograms (those present)."""
+def _candidate_processor_branches(tagger: Tagger) -> list[str]:
+    """Branches the processor itself may read for ``tagger``'s histograms."""
     collection = tagger.collection
     wanted = [f"{collection}_pt", f"{collection}_{MASS_FIELD[collection]}"]
     wanted.append(f"{collection}_hadronFlavour")
@@ -256,7 +281,12 @@ def _processor_branches(tagger: Tagger, events: ak.Array) -> list[str]:
     if tagger.pt_correction:
         index, gen = GEN_MATCH[collection]
         wanted += [f"{collection}_{index}", f"{gen}_pt"]
-    return [branch for branch in wanted if branch_available(events, branch)]
+    return wanted
+
+
+def _processor_branches(tagger: Tagger, events: ak.Array) -> list[str]:
+    """The processor's own branches for ``tagger`` that ``events`` hold."""
+    return [b for b in _candidate_processor_branches(tagger) if branch_available(events, b)]
 
 
 def _read_branches(events: ak.Array, branches: Iterable[str]) -> None:
