@@ -24,6 +24,8 @@ EVENTS_TREE = "Events"
 PFNANO_COUNTER = "nPFCands"
 # NanoAODSchema needs these in every file.
 EVENT_ID_BRANCHES = ("run", "luminosityBlock", "event")
+# coffea's four-vector and candidate behaviours refuse a collection without these fields.
+BEHAVIOUR_FIELDS = ("pt", "eta", "phi", "mass", "charge")
 
 
 def open_events_tree(path: str | os.PathLike[str]) -> uproot.TTree:
@@ -103,15 +105,17 @@ def events_from_tree(
 
     Reuses the open file, so a caller that keeps the tree avoids parsing the branch list (over
     a second for a NanoAOD v15 file) again for every entry range. With ``branches``, the events
-    expose only those branches (plus their collections' counters and the event id branches):
+    expose only those branches, plus their collections' counters and the fields coffea's
+    behaviours validate (pt, eta, phi, mass, charge) and the event id branches:
     building NanoEvents over a few dozen branches instead of thousands takes a fraction of
     the time, which matters once per chunk.
     """
     path = tree.file.file_path
     iteritems_options: dict[str, Any] = {}
     if branches is not None:
-        keep = set(branches) | set(EVENT_ID_BRANCHES)
-        keep |= {f"n{name.partition('_')[0]}" for name in branches if "_" in name}
+        collections = {name.partition("_")[0] for name in branches if "_" in name}
+        keep = set(branches) | set(EVENT_ID_BRANCHES) | {f"n{c}" for c in collections}
+        keep |= {f"{c}_{field}" for c in collections for field in BEHAVIOUR_FIELDS}
         iteritems_options["filter_name"] = frozenset(keep).__contains__
     with warnings.catch_warnings():
         # coffea warns about cross-references it cannot resolve in older NanoAOD versions.

@@ -106,7 +106,7 @@ def test_cli_bad_file_message_and_skip_list(
     corrupt, bad_entries = corrupt_file
     good = str(cms_nano / "pfnano.root")
     base = [good, str(corrupt), "--taggers", TAGGERS_SPEC, "--chunksize", str(CHUNKSIZE)]
-    base.append("--no-progress")
+    base += ["--no-progress", "--no-plots"]
     assert main(["run", *base, "--out", str(tmp_path / "fail")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
@@ -117,6 +117,7 @@ def test_cli_bad_file_message_and_skip_list(
     assert bad_entries <= CHUNKSIZE and len(summary["skipped_chunks"]) == 1
     assert summary["skipped_chunks"][0].startswith(f"{corrupt} entries 0-{CHUNKSIZE}: ")
     assert summary["processed_events"] == 20 - CHUNKSIZE
+    assert not (tmp_path / "ok" / "plots").exists()
 
 
 def test_dask_worker_killed_mid_run_gives_clean_result(cms_nano: Path) -> None:
@@ -124,7 +125,7 @@ def test_dask_worker_killed_mid_run_gives_clean_result(cms_nano: Path) -> None:
 
     pfnano = str(cms_nano / "pfnano.root")
     fileset = {"first": [pfnano], "second": [pfnano]}
-    clean = run_processor(fileset, toy.all_taggers(), RunOptions(chunksize=1, progress=False))
+    clean = run_processor(fileset, toy.all_taggers(), RunOptions(chunksize=2, progress=False))
     killed: dict[str, bool] = {}
     finished = threading.Event()
 
@@ -157,7 +158,7 @@ def test_dask_worker_killed_mid_run_gives_clean_result(cms_nano: Path) -> None:
                 RunOptions(
                     executor="dask",
                     scheduler=cluster.scheduler_address,
-                    chunksize=1,
+                    chunksize=2,
                     progress=False,
                 ),
             )

@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-plots", action="store_true", help="skip DIR/plots (faster)")
     parser.set_defaults(func=run)
 
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         )
     for line in result.skipped:
         console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
-    write_outputs(result, taggers, args.out)
+    write_outputs(result, taggers, args.out, plots=not args.no_plots)
     print(timing_markdown(result), end="")
     print(f"outputs written to {args.out}")
     return 0

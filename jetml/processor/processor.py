@@ -30,9 +30,6 @@ MASS_FIELD = {"FatJet": "msoftdrop", "Jet": "mass"}
 # Index of the matched generator jet, and the generator collection it points into.
 GEN_MATCH = {"FatJet": ("genJetAK8Idx", "GenJetAK8"), "Jet": ("genJetIdx", "GenJet")}
 TIMING_KEYS = ("read_s", "build_s", "ort_s", "fill_s")
-# Loaded for every collection a tagger touches, so coffea's four-vector and candidate
-# behaviours (which validate these fields) work.
-KINEMATICS = ("pt", "eta", "phi", "mass", "charge")
 
 
 class TaggerProcessor(processor.ProcessorABC):
@@ -68,17 +65,16 @@ class TaggerProcessor(processor.ProcessorABC):
 
     @property
     def branches(self) -> tuple[str, ...]:
-        """Every branch a chunk may need: the taggers' inputs, the kinematics, truth and
-        generator-jet branches of their collections, and ``extra_branches``.
+        """Every branch a chunk may need: the taggers' inputs, the truth and generator-jet
+        branches of their collections, and ``extra_branches``.
 
-        ``jetml run`` builds each chunk's NanoEvents over these branches only.
+        ``jetml run`` builds each chunk's NanoEvents over these branches only (plus the
+        kinematics of each collection, see :func:`jetml.nanoaod.events_from_tree`).
         """
         wanted: list[str] = [*self.extra_branches]
         for tagger in self.taggers:
             wanted += tagger.branches
             wanted += _candidate_processor_branches(tagger)
-        collections = {name.partition("_")[0] for name in wanted if "_" in name}
-        wanted += [f"{c}_{v}" for c in sorted(collections) for v in KINEMATICS]
         return tuple(dict.fromkeys(wanted))
 
     # ----------------------------------------------------------------------------- outputs

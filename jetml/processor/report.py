@@ -105,8 +105,11 @@ def timing_markdown(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(result: RunResult, taggers: Sequence[Tagger], out_dir: Path) -> list[Path]:
-    """Write hists.coffea, summary.json, timing.json, timing.md and plots/*.png into out_dir."""
+def write_outputs(
+    result: RunResult, taggers: Sequence[Tagger], out_dir: Path, *, plots: bool = True
+) -> list[Path]:
+    """Write hists.coffea, summary.json, timing.json, timing.md and (with ``plots``)
+    plots/*.png into out_dir; return the files written."""
     from jetml.processor.plots import write_plots
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,5 +121,7 @@ def write_outputs(result: RunResult, taggers: Sequence[Tagger], out_dir: Path) -
     timing_path.write_text(json.dumps(timing_json(result), indent=2) + "\n")
     markdown_path = out_dir / "timing.md"
     markdown_path.write_text(timing_markdown(result))
-    plots = write_plots(result.output["hists"], taggers, out_dir / "plots")
-    return [hists_path, summary_path, timing_path, markdown_path, *plots]
+    written = [hists_path, summary_path, timing_path, markdown_path]
+    if plots:
+        written += write_plots(result.output["hists"], taggers, out_dir / "plots")
+    return written
