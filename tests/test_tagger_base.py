@@ -6,10 +6,22 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import pytest
 import uproot
 
-from jetml.nanoaod import load_events
+from jetml.nanoaod import events_from_tree, open_events_tree
 from jetml.taggers.base import Tagger, branch_available
+
+# NanoEvents over these branches only: the full files have thousands (slow to map).
+BRANCHES = (
+    "FatJet_pt",
+    "FatJet_eta",
+    "FatJet_hadronFlavour",
+    "PFCands_pt",
+    "PFCands_charge",
+    "FatJetPFCands_jetIdx",
+    "FatJet_noSuchVariable",
+)
 
 
 class _PtTagger(Tagger):
@@ -26,9 +38,13 @@ class _PtTagger(Tagger):
         return {"score": ak.to_numpy(ak.flatten(jets.pt)) / 1000.0}
 
 
-def test_branch_lookup_and_missing_inputs(cms_nano: Path) -> None:
-    pfnano = load_events(cms_nano / "pfnano.root")
-    plain = load_events(cms_nano / "nano_tt_v15.root")
+@pytest.fixture(scope="module")
+def pfnano(cms_nano: Path) -> ak.Array:
+    return events_from_tree(open_events_tree(cms_nano / "pfnano.root"), branches=BRANCHES)
+
+
+def test_branch_lookup_and_missing_inputs(cms_nano: Path, pfnano: ak.Array) -> None:
+    plain = events_from_tree(open_events_tree(cms_nano / "nano_tt_v15.root"), branches=BRANCHES)
     assert branch_available(pfnano, "FatJetPFCands_jetIdx")
     assert branch_available(pfnano, "run")
     assert not branch_available(pfnano, "FatJet_noSuchVariable")
@@ -38,9 +54,9 @@ def test_branch_lookup_and_missing_inputs(cms_nano: Path) -> None:
     assert tagger.missing_inputs(plain) == ["PFCands_pt", "FatJetPFCands_jetIdx"]
 
 
-def test_default_select_labels_and_field_names(cms_nano: Path) -> None:
+def test_default_select_labels_and_field_names(cms_nano: Path, pfnano: ak.Array) -> None:
     path = cms_nano / "pfnano.root"
-    events = load_events(path)
+    events = pfnano
     tagger = _PtTagger()
     jets = events.FatJet
     mask = tagger.select(jets)
@@ -57,7 +73,7 @@ def test_default_select_labels_and_field_names(cms_nano: Path) -> None:
     assert tagger.field_name("score") == "jetml_pt_over_tev_score"
 
 
-def test_no_truth_gives_no_labels(cms_nano: Path) -> None:
-    jets = load_events(cms_nano / "pfnano.root").FatJet
+def test_no_truth_gives_no_labels(pfnano: ak.Array) -> None:
+    jets = pfnano.FatJet
     without_truth = ak.zip({"pt": jets.pt, "eta": jets.eta})
     assert _PtTagger().truth_labels(without_truth) is None

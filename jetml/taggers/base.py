@@ -54,10 +54,16 @@ class Tagger(abc.ABC):
     """Flat NanoAOD branches the tagger reads (``"PFCands_pt"``, ``"FatJetPFCands_jetIdx"``, ...).
 
     The processor reads them before timing feature building, and a chunk lacking any of them
-    skips the tagger (see :meth:`missing_inputs`)."""
+    skips the tagger (see :meth:`missing_inputs`). ``jetml run`` builds each chunk's NanoEvents
+    over these branches only (plus pt/eta/phi/mass of each collection named here and the
+    truth/generator branches the processor histograms), so list every branch you read."""
     pt_correction: ClassVar[str | None] = None
     """For regression taggers: the score that multiplies the jet pT (e.g. ``"correction"``); the
     processor then fills the pT response against the matched generator jet. None otherwise."""
+    reference_scores: ClassVar[dict[str, str]] = {}
+    """Score name -> field of :attr:`collection` holding the score CMS stored for the same jets
+    (e.g. ``{"probTbqq": "deepTag_TvsQCD"}``); the processor fills jetml-vs-CMS 2D histograms
+    for those present in the file, as a sanity figure."""
     uses_pf_candidates: ClassVar[bool] = False
     """True when the tagger needs PF candidates (PFNano); used in messages when it is skipped."""
 
