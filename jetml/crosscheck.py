@@ -21,7 +21,7 @@ import numpy as np
 
 from jetml.errors import InputFileError
 from jetml.features.cms_pfnano import NO_TRACK_NORMCHI2, cms_jet_variables
-from jetml.nanoaod import load_events, open_events_tree
+from jetml.nanoaod import events_from_tree, open_events_tree
 from jetml.taggers.particlenet import particlenet_taggers
 
 TOLERANCE = 0.01
@@ -119,24 +119,25 @@ def crosscheck(
             f" and {len(missing) - 4} more" if len(missing) > 4 else ""
         )
         raise InputFileError(f"{path}: not PFNano with ParticleNet inputs, lacks {shown}")
+    stored = {f"FatJet_{field}" for tagger in taggers for field in tagger.reference_scores.values()}
+    read = [*needed, *sorted(stored & available)]
     n_events = tree.num_entries
     diffs: dict[tuple[str, str], list[np.ndarray]] = {}
     branches: dict[tuple[str, str], str] = {}
     complete: list[np.ndarray] = []
     for start in range(0, max(n_events, 1), CHUNK_EVENTS):
-        events = load_events(
-            path, entry_start=start, entry_stop=min(start + CHUNK_EVENTS, n_events)
-        )
+        stop = min(start + CHUNK_EVENTS, n_events)
+        events = events_from_tree(tree, entry_start=start, entry_stop=stop, branches=read)
         jets = events.FatJet
         mask = jets.pt > min_pt
         max_pf = taggers[0].config.inputs[taggers[0].config.input_names[0]].max_length
         complete.append(_jets_complete(events, mask, max_pf))
         for tagger in taggers:
             scores = tagger.evaluate(events, mask)
-            for score, values in scores.items():
-                field = tagger.release.stored_prefix + score
+            for score, field in tagger.reference_scores.items():
                 if field not in jets.fields:
                     continue
+                values = scores[score]
                 stored = ak.to_numpy(ak.flatten(jets[field][mask])).astype(np.float64)
                 key = (tagger.name, score)
                 branches[key] = f"FatJet_{field}"

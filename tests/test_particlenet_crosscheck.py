@@ -11,12 +11,14 @@ import uproot
 
 from jetml.cli import main
 from jetml.crosscheck import MAX_DIFFERENCE, REQUIRED_FRACTION, TOLERANCE, crosscheck
-from jetml.errors import ModelIntegrityError
+from jetml.errors import ConfigError, ModelIntegrityError
 from jetml.nanoaod import load_events
 from jetml.taggers.particlenet import (
+    MODELS_ENV,
     PARTICLENET_AK8_V01,
     Discriminant,
     ParticleNetTagger,
+    from_environment,
     particlenet_taggers,
 )
 
@@ -119,3 +121,11 @@ def test_discriminants_follow_cmssw():
     ratio = Discriminant(("a", "b"), ("a", "b", "q"))(probs)
     np.testing.assert_allclose(ratio, [0.5, 0.0])  # 0/0 gives 0, as in CMSSW
     np.testing.assert_allclose(Discriminant(("a", "q"))(probs), [0.5, 0.0])
+
+
+def test_taggers_from_environment(cms_models, monkeypatch):
+    monkeypatch.delenv(MODELS_ENV, raising=False)
+    with pytest.raises(ConfigError, match=MODELS_ENV):
+        from_environment()
+    monkeypatch.setenv(MODELS_ENV, str(cms_models))
+    assert [t.name for t in from_environment()] == ["particlenet_ak8", "particlenet_ak8_md"]

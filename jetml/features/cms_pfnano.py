@@ -140,6 +140,9 @@ CMS_VARIABLES: dict[str, CmsVariable] = {**PFCAND_VARIABLES, **SV_VARIABLES}
 
 _PFCAND_ALWAYS = ("pt", "puppiWeight")
 _LINK_ALWAYS = ("jetIdx",)
+# coffea's NanoEvents refuse to expose the SV collection without its position fields, so a
+# branch-filtered read that uses SV_eta must include them.
+_SV_BEHAVIOUR = ("x", "y", "z")
 
 
 def _link_tables(collection: str) -> tuple[str, str]:
@@ -178,6 +181,8 @@ def required_branches(var_names: Iterable[str], collection: str = "FatJet") -> t
         branches += [f"{table}_{f}" for f in var.link_fields]
         branches += [f"{collection}_{f}" for f in var.jet_fields]
         branches += [f"SV_{f}" for f in var.sv_fields]
+        if var.sv_fields:
+            branches += [f"SV_{f}" for f in _SV_BEHAVIOUR]
     return tuple(dict.fromkeys(branches))
 
 

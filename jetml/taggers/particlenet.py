@@ -18,6 +18,7 @@ softmax outputs exactly as CMSSW's ``BTagProbabilityToDiscriminator`` configurat
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,8 @@ class ParticleNetRelease:
     model_sha256: str
     preprocess_sha256: str
     scores: dict[str, Discriminant]
-    stored_prefix: str
-    """NanoAOD ``FatJet`` branch prefix under which CMSSW stored these scores."""
+    reference_scores: dict[str, str]
+    """Score -> NanoAOD ``FatJet`` field where CMSSW stored the same score (where it does)."""
 
 
 PARTICLENET_AK8_V01 = ParticleNetRelease(
@@ -91,7 +92,10 @@ PARTICLENET_AK8_V01 = ParticleNetRelease(
         "HccvsQCD": _vs_qcd("H_cc"),
         "H4qvsQCD": _vs_qcd("H_qqqq"),
     },
-    stored_prefix="particleNet_",
+    reference_scores={
+        s: f"particleNet_{s}"
+        for s in ("QCD", "TvsQCD", "WvsQCD", "ZvsQCD", "HbbvsQCD", "HccvsQCD", "H4qvsQCD")
+    },
 )
 
 PARTICLENET_AK8_MD_V01 = ParticleNetRelease(
@@ -109,7 +113,7 @@ PARTICLENET_AK8_MD_V01 = ParticleNetRelease(
         "XccvsQCD": _vs_qcd("H_cc"),
         "XqqvsQCD": _vs_qcd("H_qq"),
     },
-    stored_prefix="particleNetMD_",
+    reference_scores={s: f"particleNetMD_{s}" for s in ("Xbb", "Xcc", "Xqq", "QCD")},
 )
 
 RELEASES: dict[str, ParticleNetRelease] = {
@@ -136,6 +140,7 @@ class ParticleNetTagger(Tagger):
         self.release = release
         self.name = release.name
         self.score_names = tuple(release.scores)
+        self.reference_scores = dict(release.reference_scores)
         self.min_pt = float(min_pt)
         preprocess = folder / "preprocess.json"
         if verify and preprocess.is_file():
@@ -197,3 +202,21 @@ def particlenet_taggers(
         ParticleNetTagger(RELEASES[name], root / folder, min_pt=min_pt, verify=verify)
         for name, folder in MODEL_FOLDERS.items()
     ]
+
+
+MODELS_ENV = "JETML_CMS_MODELS"
+"""Environment variable naming the models root for :func:`from_environment`."""
+
+
+def from_environment() -> list[ParticleNetTagger]:
+    """Both taggers from the folder ``$JETML_CMS_MODELS`` (for ``jetml run --taggers``).
+
+    Use as ``jetml run FILE --taggers jetml.taggers.particlenet:from_environment``.
+    """
+    root = os.environ.get(MODELS_ENV)
+    if not root:
+        raise ConfigError(
+            f"ParticleNet taggers: set {MODELS_ENV} to the folder holding particlenet_ak8_v01/ "
+            "and particlenet_ak8_md_v01/"
+        )
+    return particlenet_taggers(root)
