@@ -38,7 +38,7 @@ from jetml.features import build_group, load_data_config
 from jetml.features.cms_pfnano import cms_jet_variables
 from jetml.inference import OnnxModel
 from jetml.inference.bucketing import jet_lengths, length_buckets, run_bucketed
-from jetml.inference.repair import repair_model
+from jetml.inference.repair import load_repaired, repair_model
 from jetml.nanoaod import load_events
 from jetml.taggers.particlenet import PARTICLENET_BATCH_SIZE
 
@@ -169,8 +169,7 @@ def _time_fixed_model(
     n_jets = len(next(iter(inputs.values())))
     session = cmssw_session(path)
     key = f"{path.parent.name}/{path.name}"
-    repaired = repair_model(path, sha256=OFFICIAL_SHA256.get(key), cache_dir=cache_dir)
-    model = OnnxModel(repaired.path, sha256=repaired.sha256, name=key)
+    model = load_repaired(path, sha256=OFFICIAL_SHA256.get(key), cache_dir=cache_dir, name=key)
     cmssw, jetml = best_times(
         [lambda: [session.run(None, row) for row in cmssw_rows], lambda: model.run(inputs)],
         repeats,

@@ -9,7 +9,7 @@ import pytest
 from jetml.errors import ModelIntegrityError
 from jetml.inference import OnnxModel
 from jetml.inference.integrity import file_sha256
-from jetml.inference.repair import initializers_listed_as_inputs, repair_model
+from jetml.inference.repair import initializers_listed_as_inputs, load_repaired, repair_model
 
 DEEPAK8_SHA256 = {
     "full.onnx": "444e90237f2755e9c22e5011449cf6451f568d1efe49a03032cf8d3d0af18f8c",
@@ -87,3 +87,14 @@ def test_model_without_weight_inputs_is_returned_unchanged(cms_models, tmp_path)
     repaired = repair_model(original, cache_dir=tmp_path)
     assert repaired.path == original and repaired.removed_inputs == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_load_repaired_gives_a_clean_verified_model(cms_models, tmp_path):
+    original = cms_models / "deepak8_v02" / "decorrelated.onnx"
+    model = load_repaired(
+        original, sha256=DEEPAK8_SHA256["decorrelated.onnx"], cache_dir=tmp_path, batch_size=4
+    )
+    assert model.input_names == ["pfcand", "sv"] and model.batch_size == 4
+    assert model.sha256 == file_sha256(next(tmp_path.glob("*.onnx")))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        load_repaired(original, sha256=DEEPAK8_SHA256["full.onnx"], cache_dir=tmp_path)

@@ -18,10 +18,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import onnx
 
 from jetml.inference.integrity import bytes_sha256, file_sha256, parse_model, read_model_bytes
+from jetml.inference.model import OnnxModel
 
 CACHE_ENV = "JETML_CACHE_DIR"
 """Environment variable naming the folder for repaired model copies."""
@@ -89,3 +91,19 @@ def repair_model(
             tmp.write(repaired)
         os.replace(tmp.name, target)
     return RepairedModel(original, original_sha, target, repaired_sha, removed)
+
+
+def load_repaired(
+    path: str | Path,
+    *,
+    sha256: str | None = None,
+    cache_dir: str | Path | None = None,
+    **options: Any,
+) -> OnnxModel:
+    """An :class:`OnnxModel` on the repaired copy of ``path`` (verified against ``sha256``).
+
+    ``options`` go to :class:`OnnxModel`. The model pickles with the cached copy's path and
+    checksum, so workers on the same machine (or sharing the cache folder) reuse it.
+    """
+    repaired = repair_model(path, sha256=sha256, cache_dir=cache_dir)
+    return OnnxModel(repaired.path, sha256=repaired.sha256, **options)
