@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 
 import awkward as ak
@@ -129,3 +130,12 @@ def test_taggers_from_environment(cms_models, monkeypatch):
         from_environment()
     monkeypatch.setenv(MODELS_ENV, str(cms_models))
     assert [t.name for t in from_environment()] == ["particlenet_ak8", "particlenet_ak8_md"]
+
+
+def test_tagger_survives_pickling(cms_models, pfnano_events):
+    tagger = particlenet_taggers(cms_models)[1]
+    clone = pickle.loads(pickle.dumps(tagger))
+    mask = pfnano_events.FatJet.pt > 200
+    expected, got = tagger.evaluate(pfnano_events, mask), clone.evaluate(pfnano_events, mask)
+    for name in tagger.score_names:
+        np.testing.assert_array_equal(got[name], expected[name])
