@@ -25,3 +25,7 @@ class ModelInputError(JetmlError):
 
 class ModelIntegrityError(JetmlError):
     """A model file is missing, is not ONNX, or does not match its recorded sha256."""
+
+
+class ExecutorError(JetmlError):
+    """An executor cannot be set up (unknown kind, bad worker count, unreachable scheduler)."""

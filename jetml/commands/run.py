@@ -1,0 +1,85 @@
+"""``jetml run INPUTS...``: apply taggers to NanoAOD/PFNano files on any coffea executor."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+EXECUTOR_CHOICES = ("iterative", "futures", "dask")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` subcommand."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run taggers over NanoAOD/PFNano files and write histograms, timing and plots",
+        description="Evaluate taggers with one shared ONNX Runtime session per process on every "
+        "chunk of the inputs; write DIR/hists.coffea, DIR/summary.json, DIR/timing.json, "
+        "DIR/timing.md and DIR/plots/*.png.",
+    )
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="ROOT files, globs, or coffea fileset JSON"
+    )
+    parser.add_argument(
+        "--taggers",
+        default="all",
+        help="'all', or comma-separated tagger names or MODULE:FACTORY import paths",
+    )
+    parser.add_argument("--executor", choices=EXECUTOR_CHOICES, default="iterative")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--chunksize", type=int, default=100_000, help="events per chunk (default 100000)"
+    )
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDR", help="existing Dask scheduler tcp://HOST:PORT"
+    )
+    parser.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="skip unreadable files/chunks, finish the rest and list what was skipped",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-plots", action="store_true", help="skip DIR/plots (faster)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve inputs and taggers, run, write the outputs and print the timing table."""
+    from rich.console import Console
+
+    from jetml.processor.chunks import resolve_inputs
+    from jetml.processor.report import run_summary, timing_markdown, write_outputs
+    from jetml.processor.runner import RunOptions, run_processor
+    from jetml.taggers.registry import resolve_taggers
+
+    console = Console(stderr=True)
+    fileset = resolve_inputs(args.inputs)
+    taggers = resolve_taggers(args.taggers)
+    options = RunOptions(
+        executor=args.executor,
+        workers=args.workers,
+        chunksize=args.chunksize,
+        scheduler=args.scheduler,
+        skip_bad_files=args.skip_bad_files,
+        progress=not args.no_progress,
+    )
+    result = run_processor(fileset, taggers, options)
+    summary = run_summary(result)
+    by_name = {tagger.name: tagger for tagger in taggers}
+    for name, entries in summary["skipped_taggers"].items():
+        why = "needs PF candidates (PFNano); " if by_name[name].uses_pf_candidates else ""
+        console.print(
+            f"[yellow]warning:[/] tagger {name} skipped on {len(entries)} file(s): {why}"
+            f"{'; '.join(entries)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for line in result.skipped:
+        console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+    write_outputs(result, taggers, args.out, plots=not args.no_plots)
+    print(timing_markdown(result), end="")
+    print(f"outputs written to {args.out}")
+    return 0

@@ -1,0 +1,205 @@
+"""Inputs → datasets → chunks, and the per-chunk task every executor runs.
+
+Inputs are ROOT files, globs, or coffea fileset JSON files (``{dataset: [files]}`` or
+``{dataset: {"files": {file: "Events"}}}``). Each file is opened once in the driver to count
+its entries and cut it into chunks of at most ``chunksize`` entries. A chunk that cannot be read
+comes back as a failure record naming the file and entry range instead of raising inside the
+executor, so every executor reports it the same way and ``--skip-bad-files`` can account for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import json
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uproot
+
+from jetml.errors import InputFileError
+from jetml.nanoaod import EVENTS_TREE, events_from_tree, open_events_tree
+from jetml.processor.processor import TaggerProcessor
+
+Fileset = dict[str, list[str]]
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+@dataclass(frozen=True, order=True)
+class Chunk:
+    """Entries ``[entry_start, entry_stop)`` of one file of one dataset."""
+
+    dataset: str
+    path: str
+    entry_start: int
+    entry_stop: int
+
+    @property
+    def events(self) -> int:
+        """Number of entries in the chunk."""
+        return self.entry_stop - self.entry_start
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        """``(dataset, path, entry_start, entry_stop)``: how outputs record the chunk."""
+        return (self.dataset, self.path, self.entry_start, self.entry_stop)
+
+    def describe(self) -> str:
+        """``file entries a-b``: how errors and skip lists name a chunk."""
+        return f"{self.path} entries {self.entry_start}-{self.entry_stop}"
+
+
+@dataclass(frozen=True)
+class BadFile:
+    """A file that could not even be opened to plan its chunks (all its entries are lost)."""
+
+    dataset: str
+    path: str
+    reason: str
+
+
+def resolve_inputs(inputs: Sequence[str]) -> Fileset:
+    """Turn command-line inputs (files, globs, fileset JSON) into ``{dataset: [files]}``.
+
+    Plain files and glob matches form one dataset per file, named after the file (``_2``, ...
+    appended when names repeat). Raises InputFileError for a glob matching nothing, a missing
+    input, or a malformed fileset JSON.
+    """
+    fileset: Fileset = {}
+
+    def add(dataset: str, files: list[str]) -> None:
+        name, suffix = dataset, 2
+        while name in fileset:
+            name, suffix = f"{dataset}_{suffix}", suffix + 1
+        fileset[name] = files
+
+    for item in inputs:
+        if item.endswith(".json"):
+            for dataset, files in _read_fileset_json(Path(item)).items():
+                add(dataset, files)
+        elif GLOB_CHARACTERS & set(item):
+            matches = sorted(glob.glob(item))
+            if not matches:
+                raise InputFileError(f"{item}: no file matches this pattern")
+            for match in matches:
+                add(Path(match).stem, [match])
+        else:
+            if not Path(item).exists():
+                raise InputFileError(f"{item}: no such file")
+            add(Path(item).stem, [item])
+    if not fileset:
+        raise InputFileError("no input files given")
+    return fileset
+
+
+def _read_fileset_json(path: Path) -> Fileset:
+    """A coffea fileset JSON: values are a file list or ``{"files": list | {file: tree}}``."""
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise InputFileError(f"{path}: no such fileset file") from error
+    except json.JSONDecodeError as error:
+        raise InputFileError(
+            f"{path}: not valid JSON ({error.msg} at line {error.lineno})"
+        ) from error
+    if not isinstance(raw, dict) or not raw:
+        raise InputFileError(f"{path}: a fileset must map dataset names to files")
+    fileset: Fileset = {}
+    for dataset, entry in raw.items():
+        files: Any = entry.get("files") if isinstance(entry, dict) else entry
+        if isinstance(files, dict):
+            trees = {tree for tree in files.values() if tree is not None}
+            if trees - {EVENTS_TREE}:
+                raise InputFileError(
+                    f"{path}: dataset {dataset!r} names trees {sorted(trees)}; "
+                    f"jetml reads '{EVENTS_TREE}'"
+                )
+            files = list(files)
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            raise InputFileError(f"{path}: dataset {dataset!r} must list at least one file path")
+        base = path.parent
+        fileset[str(dataset)] = [
+            f if "://" in f or os.path.isabs(f) else str(base / f) for f in files
+        ]
+    return fileset
+
+
+def plan_chunks(
+    fileset: Mapping[str, Iterable[str]], chunksize: int, *, skip_bad_files: bool
+) -> tuple[list[Chunk], list[BadFile]]:
+    """Cut every file into chunks of at most ``chunksize`` entries.
+
+    A file that cannot be opened raises its InputFileError, or with ``skip_bad_files`` is
+    returned in the second list. Files with zero entries give no chunk.
+    """
+    if chunksize < 1:
+        raise InputFileError(f"chunk size must be at least 1, got {chunksize}")
+    chunks: list[Chunk] = []
+    bad: list[BadFile] = []
+    for dataset, files in fileset.items():
+        for path in files:
+            try:
+                entries = open_events_tree(path).num_entries
+            except InputFileError as error:
+                if not skip_bad_files:
+                    raise
+                bad.append(BadFile(dataset, str(path), str(error)))
+                continue
+            chunks += [
+                Chunk(dataset, str(path), start, min(start + chunksize, entries))
+                for start in range(0, entries, chunksize)
+            ]
+    return chunks, bad
+
+
+def run_chunk(chunk: Chunk, processor: TaggerProcessor) -> dict[str, Any]:
+    """Process one chunk; unreadable input becomes a ``failed_chunks`` record, not an exception.
+
+    This is the function the executors map over chunks (with ``functools.partial``): it opens
+    the chunk as NanoEvents with the right schema for its file and calls ``processor.process``.
+    Each process keeps its last few files open, so later chunks of a file skip re-parsing the
+    branch list.
+    """
+    metadata = {
+        "dataset": chunk.dataset,
+        "filename": chunk.path,
+        "entrystart": chunk.entry_start,
+        "entrystop": chunk.entry_stop,
+    }
+    try:
+        events = events_from_tree(
+            _events_tree(chunk.path),
+            entry_start=chunk.entry_start,
+            entry_stop=chunk.entry_stop,
+            metadata=metadata,
+            branches=processor.branches,
+        )
+        output = processor.process(events)
+    except InputFileError as error:
+        output = processor.empty_output([chunk.dataset])
+        output["processes"].add((socket.gethostname(), os.getpid()))
+        message = str(error).removeprefix(f"{chunk.path}: ")
+        if not message.startswith(chunk.describe()):
+            message = f"{chunk.describe()}: {message}"
+        output["failed_chunks"].add((*chunk.key, message))
+        return output
+    output["chunks"].add(chunk.key)
+    return output
+
+
+def _events_tree(path: str) -> uproot.TTree:
+    """The validated ``Events`` tree of ``path``, kept open per process while it is unchanged."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return open_events_tree(path)  # raises the one-line InputFileError
+    return _open_tree_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _open_tree_cached(path: str, mtime_ns: int, size: int) -> uproot.TTree:
+    return open_events_tree(path)

@@ -1,0 +1,84 @@
+"""coffea executors for ``jetml run``: iterative, futures (processes) and Dask.
+
+Every executor gets the same chunk list and the same pickled processor; the processor's models
+pickle as path + checksum, so each worker process opens one ONNX Runtime session per model on
+its first chunk and reuses it for every later chunk (see docs/processor.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from coffea.processor import DaskExecutor, FuturesExecutor, IterativeExecutor
+from coffea.processor.executor import ExecutorBase
+
+from jetml.errors import ExecutorError
+
+EXECUTORS: tuple[str, ...] = ("iterative", "futures", "dask")
+SCHEDULER_TIMEOUT_S = 20
+
+
+def default_workers() -> int:
+    """One worker per core available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def open_executor(
+    kind: str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> Iterator[ExecutorBase]:
+    """Yield a ready coffea executor of ``kind``; close any cluster it started on exit.
+
+    ``dask`` starts a LocalCluster of ``workers`` processes with one thread each, or connects to
+    the scheduler at ``scheduler`` (``tcp://HOST:PORT``) and leaves that cluster running.
+    """
+    if kind not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+    if scheduler is not None and kind != "dask":
+        raise ExecutorError(f"--scheduler {scheduler} needs the dask executor, not {kind}")
+    n_workers = default_workers() if workers is None else workers
+    if n_workers < 1:
+        raise ExecutorError(f"the number of workers must be at least 1, got {n_workers}")
+    if kind == "iterative":
+        yield IterativeExecutor(status=progress)
+    elif kind == "futures":
+        yield FuturesExecutor(workers=n_workers, status=progress)
+    else:
+        with _dask_client(n_workers, scheduler) as client:
+            # retries=0: a chunk whose input is bad fails the same way every time. Chunks lost
+            # with a dead worker are rescheduled by the scheduler itself, independently of this.
+            yield DaskExecutor(client=client, status=progress, retries=0)
+
+
+@contextmanager
+def _dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except OSError as error:
+            raise ExecutorError(
+                f"cannot reach the Dask scheduler at {scheduler} ({error})"
+            ) from error
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
