@@ -1,4 +1,4 @@
-"""A CMS-like detector model: which stable particles become PF candidates, and how they are measured.
+"""A CMS-like detector model: which stable particles become PF candidates, and how measured.
 
 All numbers live in :class:`DetectorModel`, each with its source. The model works on whole
 batches of particles (numpy arrays), never particle by particle.

@@ -149,8 +149,9 @@ def substructure(
     if n_jets == 0:
         empty_offsets = np.zeros(1, dtype=np.int64)
         empty = np.zeros(0)
-        no_subjets = Jets(empty_offsets, empty, empty, empty, empty, empty.astype(np.int64),
-                          empty_offsets)
+        no_subjets = Jets(
+            empty_offsets, empty, empty, empty, empty, empty.astype(np.int64), empty_offsets
+        )
         return Substructure(msoftdrop=empty, tau=np.zeros((0, 4)), subjets=no_subjets)
     rows = jets.constituents
     per_jet = ak.unflatten(

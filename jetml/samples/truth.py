@@ -76,7 +76,9 @@ class TruthTables:
         absolute = np.abs(record.pdg_id)
         abs_status = np.abs(record.status)
         self.partons = np.flatnonzero(
-            (abs_status >= 71) & (abs_status <= 79) & (((absolute >= 1) & (absolute <= 5)) | (absolute == 21))
+            (abs_status >= 71)
+            & (abs_status <= 79)
+            & (((absolute >= 1) & (absolute <= 5)) | (absolute == 21))
         )
         # b hadrons with an electron or muon anywhere in their decay chain.
         leptons = np.flatnonzero((record.status > 0) & np.isin(absolute, (11, 13)))
@@ -340,7 +342,9 @@ def gen_particles(record: EventRecord) -> GenParticles:
     flags |= np.where(~from_hadron_decay, FLAG_IS_PROMPT, 0)
     flags |= np.where(decayed, FLAG_IS_DECAYED_LEPTON_HADRON, 0)
     flags |= np.where(hard[rows], FLAG_IS_HARD_PROCESS, 0)
-    flags |= np.where(hard[rows] | resonance_copy[rows] | daughters[rows], FLAG_FROM_HARD_PROCESS, 0)
+    flags |= np.where(
+        hard[rows] | resonance_copy[rows] | daughters[rows], FLAG_FROM_HARD_PROCESS, 0
+    )
     flags |= np.where(first[rows], FLAG_IS_FIRST_COPY, 0)
     flags |= np.where(last[rows], FLAG_IS_LAST_COPY, 0)
     return GenParticles(
