@@ -41,6 +41,10 @@ class DetectorModel:
     """
 
     tracker_abs_eta: float = 2.5
+    # Iterative tracking finds displaced tracks produced up to ~60 cm from the beam line and
+    # |z| < 120 cm (CMS JINST 9 (2014) P10009, detached steps); later ones reach the calorimeters.
+    track_max_production_radius: float = 60.0  # cm
+    track_max_production_z: float = 120.0  # cm
     track_min_pt: float = 0.1  # GeV; tracks below are not reconstructed
     track_efficiency_low_pt: float = 0.85  # 0.1 < pT < 1 GeV
     track_efficiency_high_pt: float = 0.95  # pT >= 1 GeV
@@ -177,7 +181,13 @@ def reconstruct(
     abs_eta = np.abs(eta)
     n = len(stable)
 
-    in_tracker = (charge != 0) & (abs_eta < model.tracker_abs_eta)
+    x, y, z = record.x[stable], record.y[stable], record.z[stable]
+    in_tracker = (
+        (charge != 0)
+        & (abs_eta < model.tracker_abs_eta)
+        & (np.hypot(x, y) < model.track_max_production_radius)
+        & (np.abs(z) < model.track_max_production_z)
+    )
     tracked = in_tracker & (rng.random(n) < model.track_efficiency(pt))
     electromagnetic = (absolute == 22) | (absolute == 11)
     central_calo = abs_eta < model.ecal_abs_eta
@@ -228,7 +238,6 @@ def reconstruct(
     )
 
     rows = stable
-    x, y, z = record.x[rows], record.y[rows], record.z[rows]
     safe_pt = np.where(pt > 0, pt, 1.0)
     # Straight-line track from the true production vertex to its point of closest approach to
     # the beam line, with the CMS sign conventions of reco::TrackBase::dxy()/dz() at (0,0,0).

@@ -179,6 +179,10 @@ class TruthTables:
         pair_label[top & b_in & (w_quarks_in == 2) & res_in & ~any_c] = FatJetLabel.Top_bqq
         pair_label[top & b_in & (w_quarks_in == 1) & any_c_in] = FatJetLabel.Top_bc
         pair_label[top & b_in & (w_quarks_in == 1) & ~any_c_in] = FatJetLabel.Top_bq
+        # A top whose b falls outside but whose W is fully merged gives a W jet.
+        w_from_top = top & ~b_in & (w_quarks_in == 2) & inside(decays.top_w[res])
+        pair_label[w_from_top & any_c] = FatJetLabel.W_cq
+        pair_label[w_from_top & ~any_c] = FatJetLabel.W_qq
         merged = res_in & all_in
         pair_label[(kind == W_BOSON) & merged & any_c] = FatJetLabel.W_cq
         pair_label[(kind == W_BOSON) & merged & ~any_c] = FatJetLabel.W_qq
@@ -213,6 +217,7 @@ class ResonanceDecays:
     kind: np.ndarray
     quarks: np.ndarray
     top_b: np.ndarray
+    top_w: np.ndarray
     leptonic: np.ndarray
 
 
@@ -233,6 +238,7 @@ def resonance_decays(record: EventRecord) -> ResonanceDecays:
     d2 = np.where(d2 >= 0, d2, d1)
     quarks = np.full((len(rows), 4), -1, dtype=np.int64)
     top_b = np.full(len(rows), -1, dtype=np.int64)
+    top_w = np.full(len(rows), -1, dtype=np.int64)
     leptonic = np.zeros(len(rows), dtype=bool)
 
     def is_quark(r: np.ndarray) -> np.ndarray:
@@ -251,6 +257,7 @@ def resonance_decays(record: EventRecord) -> ResonanceDecays:
     q1, q2, lep = w_quarks(w_first[top])
     quarks[top, 0], quarks[top, 1], leptonic[top] = q1, q2, lep
     top_b[top] = b_first[top]
+    top_w[top] = last_copy(record, w_first[top])
 
     boson = (kind == W_BOSON) | (kind == Z_BOSON) | (kind == HIGGS)
     two_quarks = boson & is_quark(d1) & is_quark(d2)
@@ -262,7 +269,7 @@ def resonance_decays(record: EventRecord) -> ResonanceDecays:
     quarks[higgs_ww] = np.stack([a1, a2, b1, b2], axis=1)
     leptonic[higgs_ww] = lep_a | lep_b
     leptonic[boson & ~two_quarks & ~higgs_ww] = True
-    return ResonanceDecays(rows, kind, quarks, top_b, leptonic)
+    return ResonanceDecays(rows, kind, quarks, top_b, top_w, leptonic)
 
 
 def _first_copy_rows(record: EventRecord, rows: np.ndarray) -> np.ndarray:
