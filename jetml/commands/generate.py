@@ -45,13 +45,14 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
-    from jetml.samples.production import GenerationRequest, produce
+    from jetml.samples.production import GenerationRequest, check_jobs, produce
     from jetml.samples.writer import check_output_path
 
     request = GenerationRequest(
         args.preset, args.events, args.seed, mpi=not args.no_mpi, pthat_min=args.pthat_min
     )
     request.validate()
+    check_jobs(args.jobs)
     check_output_path(args.out, overwrite=args.overwrite)
     console = Console(stderr=True)
     with Progress(

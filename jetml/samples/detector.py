@@ -169,13 +169,18 @@ def reconstruct(
     record: EventRecord, model: DetectorModel, rng: np.random.Generator
 ) -> PFCandidates:
     """Turn the stable visible particles of ``record`` into PF candidates with measured values."""
-    stable = np.flatnonzero((record.status > 0) & ~np.isin(np.abs(record.pdg_id), NEUTRINO_IDS))
+    # Particles along the beam (pT = 0) have no direction in (eta, phi): never measured.
+    stable = np.flatnonzero(
+        (record.status > 0)
+        & ~np.isin(np.abs(record.pdg_id), NEUTRINO_IDS)
+        & ((record.px != 0) | (record.py != 0))
+    )
     pdg = record.pdg_id[stable]
     absolute = np.abs(pdg)
     px, py, pz = record.px[stable], record.py[stable], record.pz[stable]
     energy = record.energy[stable]
     pt = np.hypot(px, py)
-    eta = np.arcsinh(np.divide(pz, pt, out=np.full_like(pz, np.inf), where=pt > 0))
+    eta = np.arcsinh(pz / pt)
     phi = np.arctan2(py, px)
     charge = charge_of(pdg)
     abs_eta = np.abs(eta)
@@ -221,7 +226,7 @@ def reconstruct(
     thresholds[pf_type == PF_PHOTON] = model.photon_min_energy
     thresholds[pf_type == PF_NEUTRAL_HADRON] = model.neutral_hadron_min_energy
     thresholds[(pf_type == PF_HF_EM) | (pf_type == PF_HF_HADRON)] = model.hf_min_energy
-    keep = (pf_type != 0) & (measured_energy > thresholds) & (pt > 0)
+    keep = (pf_type != 0) & (measured_energy > thresholds)
 
     is_track = np.isin(pf_type, (PF_CHARGED_HADRON, PF_ELECTRON, PF_MUON))
     mass = np.zeros(n)
@@ -234,17 +239,16 @@ def reconstruct(
     measured_pt = np.where(
         is_track,
         pt * np.clip(1.0 + track_sigma * rng.standard_normal(n), 0.05, None),
-        measured_energy / np.cosh(np.where(np.isfinite(eta), eta, 0.0)),
+        measured_energy / np.cosh(eta),
     )
 
     rows = stable
-    safe_pt = np.where(pt > 0, pt, 1.0)
     # Straight-line track from the true production vertex to its point of closest approach to
     # the beam line, with the CMS sign conventions of reco::TrackBase::dxy()/dz() at (0,0,0).
-    true_d0 = (-x * py + y * px) / safe_pt
-    true_dz = z - (x * px + y * py) / safe_pt * (pz / safe_pt)
-    d0_err = model.d0_resolution(safe_pt)
-    dz_err = model.dz_resolution(safe_pt)
+    true_d0 = (-x * py + y * px) / pt
+    true_dz = z - (x * px + y * py) / pt * (pz / pt)
+    d0_err = model.d0_resolution(pt)
+    dz_err = model.dz_resolution(pt)
     d0 = true_d0 + d0_err * rng.standard_normal(n)
     dz = true_dz + dz_err * rng.standard_normal(n)
     trk_chi2 = rng.chisquare(model.track_chi2_ndof, n) / model.track_chi2_ndof

@@ -130,8 +130,7 @@ def produce(
     ``on_progress(n)`` is called in this process whenever n more events are done.
     """
     request.validate()
-    if jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1 (got {jobs})")
+    check_jobs(jobs)
     output = Path(output)
     check_output_path(output, overwrite=overwrite)
     chunks = request.chunks()
@@ -168,6 +167,12 @@ def produce(
             ]
         )
     return output
+
+
+def check_jobs(jobs: int) -> None:
+    """ConfigError unless ``jobs`` is a positive number of worker processes."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1 (got {jobs})")
 
 
 def combine_cross_sections(parts: list[CrossSection]) -> tuple[float, float]:

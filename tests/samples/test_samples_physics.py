@@ -70,16 +70,16 @@ def test_b_jet_tracks_are_displaced(sample_events):
     assert b_mean >= 3.0 * uds_mean, (b_mean, uds_mean)
 
 
-@pytest.mark.parametrize(("collection", "owners"), [("Jet", "JetPFCands"), ("FatJet", "FatJetPFCands")])
+@pytest.mark.parametrize(
+    ("collection", "owners"), [("Jet", "JetPFCands"), ("FatJet", "FatJetPFCands")]
+)
 def test_constituent_momenta_add_up_to_the_jet(sample_events, collection, owners):
     events = sample_events("ttbar_had")
     jets = events[collection]
     # Through the cross-references: (Fat)JetPFCands -> PFCands, grouped per jet by jetIdx.
     links = events[owners]
     candidates = links.pf
-    per_jet = ak.unflatten(
-        ak.flatten(candidates), ak.flatten(ak.run_lengths(links.jetIdx)), axis=0
-    )
+    per_jet = ak.unflatten(ak.flatten(candidates), ak.flatten(ak.run_lengths(links.jetIdx)), axis=0)
     px = ak.sum(per_jet.pt * np.cos(per_jet.phi), axis=-1)
     py = ak.sum(per_jet.pt * np.sin(per_jet.phi), axis=-1)
     jet_pt = ak.to_numpy(ak.flatten(jets.pt))
