@@ -190,6 +190,24 @@ def build_batch(
     return scalars, collections
 
 
+def concatenate_batches(
+    parts: list[tuple[dict[str, np.ndarray], dict[str, Table]]],
+) -> tuple[dict[str, np.ndarray], dict[str, Table]]:
+    """Join consecutive batches (event-level columns and collections) into one."""
+    scalars = {name: np.concatenate([p[0][name] for p in parts]) for name in parts[0][0]}
+    collections = {
+        name: Table(
+            np.concatenate([p[1][name].counts for p in parts]),
+            {
+                field: np.concatenate([p[1][name].columns[field] for p in parts])
+                for field in parts[0][1][name].columns
+            },
+        )
+        for name in parts[0][1]
+    }
+    return scalars, collections
+
+
 def _cluster_candidates(candidates: PFCandidates, radius: float, min_pt: float) -> Jets:
     return cluster(
         candidates.px,

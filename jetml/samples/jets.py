@@ -1,8 +1,9 @@
 """Jet reconstruction with the ``fastjet`` package on whole batches of events.
 
-fastjet's awkward interface clusters every event of a jagged array in one C++ call. Jet
-substructure (soft drop, subjets, N-subjettiness) reuses it by treating each jet's constituents
-as one "event", so no Python loop runs over events or jets.
+fastjet's awkward interface clusters every event of a jagged array in one C++ call;
+N-subjettiness reuses it by treating each jet's constituents as one "event". Soft drop runs in
+:mod:`jetml.samples.softdrop` (numba), because fastjet's awkward soft drop is slower than Pythia.
+No Python loop runs over events or jets.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import fastjet
 import numpy as np
 
 from jetml.samples.generator import _silenced_stdout
+from jetml.samples.softdrop import soft_drop_batch
 
 # Cambridge/Aachen with a radius far beyond any jet: reclusters a jet's constituents into one jet.
 _RECLUSTER_RADIUS = 10.0
@@ -103,29 +105,41 @@ def cluster(
         sequence = fastjet.ClusterSequence(inputs, definition)
         jets = sequence.inclusive_jets(min_pt)
         local_index = sequence.constituent_index(min_pt)
-    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
-    jets = jets[order]
-    local_index = local_index[order]
-    global_index = local_index + ak.Array(offsets[:-1].astype(np.int64))
-    per_jet = ak.flatten(global_index, axis=1)
-    # Constituents ordered by decreasing pT inside each jet.
-    flat_rows = ak.to_numpy(ak.flatten(per_jet)).astype(np.int64)
-    n_per_jet = ak.to_numpy(ak.num(per_jet, axis=1)).astype(np.int64)
-    constituent_offsets = np.zeros(len(n_per_jet) + 1, dtype=np.int64)
-    np.cumsum(n_per_jet, out=constituent_offsets[1:])
-    constituent_pt = np.hypot(px[flat_rows], py[flat_rows])
-    jet_of_row = np.repeat(np.arange(len(n_per_jet)), n_per_jet)
-    ordering = np.lexsort((-constituent_pt, jet_of_row))
+    # Everything below is plain numpy on the flattened output.
     jet_counts = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
+    jet_px = ak.to_numpy(ak.flatten(jets.px)).astype(np.float64)
+    jet_py = ak.to_numpy(ak.flatten(jets.py)).astype(np.float64)
+    jet_pz = ak.to_numpy(ak.flatten(jets.pz)).astype(np.float64)
+    jet_e = ak.to_numpy(ak.flatten(jets.E)).astype(np.float64)
+    per_jet_index = ak.flatten(local_index, axis=1)
+    n_per_jet = ak.to_numpy(ak.num(per_jet_index, axis=1)).astype(np.int64)
+    local_rows = ak.to_numpy(ak.flatten(per_jet_index)).astype(np.int64)
+    event_of_jet = np.repeat(np.arange(len(jet_counts)), jet_counts)
+    rows = local_rows + np.repeat(offsets[:-1][event_of_jet], n_per_jet)
+
+    # Jets by decreasing pT inside each event; their constituent blocks follow.
+    order = np.lexsort((-np.hypot(jet_px, jet_py), event_of_jet))
+    block_start = np.zeros(len(n_per_jet) + 1, dtype=np.int64)
+    np.cumsum(n_per_jet, out=block_start[1:])
+    sorted_n = n_per_jet[order]
+    constituent_offsets = np.zeros(len(sorted_n) + 1, dtype=np.int64)
+    np.cumsum(sorted_n, out=constituent_offsets[1:])
+    gather = np.arange(len(rows)) + np.repeat(
+        block_start[order] - constituent_offsets[:-1], sorted_n
+    )
+    rows = rows[gather]
+    # Constituents by decreasing pT inside each jet.
+    owner = np.repeat(np.arange(len(sorted_n)), sorted_n)
+    rows = rows[np.lexsort((-np.hypot(px[rows], py[rows]), owner))]
     jet_offsets = np.zeros(len(jet_counts) + 1, dtype=np.int64)
     np.cumsum(jet_counts, out=jet_offsets[1:])
     return Jets(
         offsets=jet_offsets,
-        px=ak.to_numpy(ak.flatten(jets.px)).astype(np.float64),
-        py=ak.to_numpy(ak.flatten(jets.py)).astype(np.float64),
-        pz=ak.to_numpy(ak.flatten(jets.pz)).astype(np.float64),
-        energy=ak.to_numpy(ak.flatten(jets.E)).astype(np.float64),
-        constituents=flat_rows[ordering],
+        px=jet_px[order],
+        py=jet_py[order],
+        pz=jet_pz[order],
+        energy=jet_e[order],
+        constituents=rows,
         constituent_offsets=constituent_offsets,
     )
 
@@ -141,56 +155,48 @@ def substructure(
     beta: float = 0.0,
     z_cut: float = 0.1,
 ) -> Substructure:
-    """Soft drop (beta, z_cut, R0 = radius), its two C/A subjets and tau1..tau4 of each jet.
+    """Soft drop (beta, z_cut, R0 = radius), its two subjets and tau1..tau4 of each jet.
 
     N-subjettiness uses CMS's settings: normalised measure, beta = 1, one-pass kT axes.
     """
-    n_jets = len(jets.px)
-    if n_jets == 0:
-        empty_offsets = np.zeros(1, dtype=np.int64)
-        empty = np.zeros(0)
-        no_subjets = Jets(
-            empty_offsets, empty, empty, empty, empty, empty.astype(np.int64), empty_offsets
-        )
-        return Substructure(msoftdrop=empty, tau=np.zeros((0, 4)), subjets=no_subjets)
     rows = jets.constituents
-    per_jet = ak.unflatten(
-        ak.zip({"px": px[rows], "py": py[rows], "pz": pz[rows], "E": energy[rows]}),
-        jets.n_constituents,
+    groomed, subjet_p4, n_subjets = soft_drop_batch(
+        px[rows], py[rows], pz[rows], energy[rows], jets.constituent_offsets, z_cut, beta, radius
     )
-    recluster = fastjet.JetDefinition(fastjet.cambridge_algorithm, _RECLUSTER_RADIUS)
-    with _silenced_stdout(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        sequence = fastjet.ClusterSequence(per_jet, recluster)
-        groomed = sequence.exclusive_jets_softdrop_grooming(
-            njets=1, beta=beta, symmetry_cut=z_cut, R0=radius
+    n_jets = len(jets.px)
+    msoftdrop = np.sqrt(np.maximum(groomed[:, 3] ** 2 - (groomed[:, :3] ** 2).sum(axis=1), 0.0))
+    tau = np.zeros((n_jets, 4))
+    if n_jets:
+        per_jet = ak.unflatten(
+            ak.zip({"px": px[rows], "py": py[rows], "pz": pz[rows], "E": energy[rows]}),
+            jets.n_constituents,
         )
-        taus = sequence.njettiness(
-            measure_definition="NormalizedMeasure",
-            axes_definition="OnePass_KT_Axes",
-            njets=[1, 2, 3, 4],
-            beta=1.0,
-            R0=radius,
-        )
-        subjet_sequence = fastjet.ClusterSequence(groomed.constituents, recluster)
-        subjets = subjet_sequence.exclusive_jets_up_to(2)
-    order = ak.argsort(np.hypot(subjets.px, subjets.py), axis=1, ascending=False)
-    subjets = subjets[order]
-    sub_counts = ak.to_numpy(ak.num(subjets, axis=1)).astype(np.int64)
+        recluster = fastjet.JetDefinition(fastjet.cambridge_algorithm, _RECLUSTER_RADIUS)
+        with _silenced_stdout(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            taus = fastjet.ClusterSequence(per_jet, recluster).njettiness(
+                measure_definition="NormalizedMeasure",
+                axes_definition="OnePass_KT_Axes",
+                njets=[1, 2, 3, 4],
+                beta=1.0,
+                R0=radius,
+            )
+        tau = ak.to_numpy(taus).astype(np.float64).reshape(n_jets, 4)
+    present = np.arange(2)[None, :] < n_subjets[:, None]
+    flat = subjet_p4[present]
     sub_offsets = np.zeros(n_jets + 1, dtype=np.int64)
-    np.cumsum(sub_counts, out=sub_offsets[1:])
-    no_rows = np.zeros(0, dtype=np.int64)
+    np.cumsum(n_subjets, out=sub_offsets[1:])
     return Substructure(
-        msoftdrop=ak.to_numpy(groomed.msoftdrop).astype(np.float64),
-        tau=ak.to_numpy(taus).astype(np.float64).reshape(n_jets, 4),
+        msoftdrop=msoftdrop,
+        tau=tau,
         subjets=Jets(
             offsets=sub_offsets,
-            px=ak.to_numpy(ak.flatten(subjets.px)).astype(np.float64),
-            py=ak.to_numpy(ak.flatten(subjets.py)).astype(np.float64),
-            pz=ak.to_numpy(ak.flatten(subjets.pz)).astype(np.float64),
-            energy=ak.to_numpy(ak.flatten(subjets.E)).astype(np.float64),
-            constituents=no_rows,
-            constituent_offsets=np.zeros(len(sub_counts) + 1, dtype=np.int64),
+            px=flat[:, 0],
+            py=flat[:, 1],
+            pz=flat[:, 2],
+            energy=flat[:, 3],
+            constituents=np.zeros(0, dtype=np.int64),
+            constituent_offsets=np.zeros(n_jets + 1, dtype=np.int64),
         ),
     )
 

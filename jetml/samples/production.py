@@ -18,7 +18,7 @@ import numpy as np
 
 from jetml import __version__
 from jetml.errors import ConfigError
-from jetml.samples.build import Table, build_batch
+from jetml.samples.build import Table, build_batch, concatenate_batches
 from jetml.samples.detector import DetectorModel
 from jetml.samples.generator import CrossSection, PythiaGenerator
 from jetml.samples.presets import get_preset
@@ -96,25 +96,8 @@ def generate_chunk(
         done += size
         if progress is not None:
             progress(size)
-    scalars, collections = _concatenate(parts)
+    scalars, collections = concatenate_batches(parts)
     return ChunkResult(chunk_index, n_events, scalars, collections, generator.cross_section())
-
-
-def _concatenate(
-    parts: list[tuple[dict[str, np.ndarray], dict[str, Table]]],
-) -> tuple[dict[str, np.ndarray], dict[str, Table]]:
-    scalars = {name: np.concatenate([p[0][name] for p in parts]) for name in parts[0][0]}
-    collections = {
-        name: Table(
-            np.concatenate([p[1][name].counts for p in parts]),
-            {
-                field: np.concatenate([p[1][name].columns[field] for p in parts])
-                for field in parts[0][1][name].columns
-            },
-        )
-        for name in parts[0][1]
-    }
-    return scalars, collections
 
 
 def produce(

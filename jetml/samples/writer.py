@@ -19,9 +19,12 @@ import numpy as np
 import uproot
 
 from jetml.errors import OutputFileError
-from jetml.samples.build import Table
+from jetml.samples.build import Table, concatenate_batches
 
 EVENTS_TREE = "Events"
+# uproot rewrites the whole TTree header on every extend (cost grows with the branch count), so
+# batches are buffered and written in large blocks.
+FLUSH_EVENTS = 2000
 RUNS_TREE = "Runs"
 METADATA_KEY = "jetml_generation"
 
@@ -70,6 +73,8 @@ class PFNanoWriter:
         self._metadata = metadata
         self._file: uproot.WritableDirectory | None = None
         self._tree = None
+        self._buffer: list[tuple[dict[str, np.ndarray], dict[str, Table]]] = []
+        self._buffered_events = 0
 
     def __enter__(self) -> PFNanoWriter:
         try:
@@ -86,20 +91,32 @@ class PFNanoWriter:
         scalars: dict[str, np.ndarray],
         collections: dict[str, Table],
     ) -> None:
-        """Append one batch of events."""
-        branches = {
+        """Append one batch of events (buffered; written in blocks of FLUSH_EVENTS)."""
+        scalars = {
             "run": run.astype(np.uint32),
             "luminosityBlock": luminosity_block.astype(np.uint32),
             "event": event.astype(np.uint64),
-            **to_branches(scalars, collections),
+            **scalars,
         }
+        self._buffer.append((scalars, collections))
+        self._buffered_events += len(event)
+        if self._buffered_events >= FLUSH_EVENTS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        branches = to_branches(*concatenate_batches(self._buffer))
+        self._buffer.clear()
+        self._buffered_events = 0
         if self._tree is None:
             types = {name: _branch_type(value) for name, value in branches.items()}
             self._tree = self._file.mktree(EVENTS_TREE, types)
         self._tree.extend(branches)
 
     def finish(self, runs: list[RunSummary]) -> None:
-        """Write the ``Runs`` tree and the generation metadata."""
+        """Write the remaining events, the ``Runs`` tree and the generation metadata."""
+        self._flush()
         self._file.mktree(
             RUNS_TREE,
             {

@@ -1,0 +1,105 @@
+"""Sample generation speed: events/s per core per preset, and the time spent outside Pythia.
+
+For each preset, the same events (same seed) are generated twice in this process:
+
+1. bare ``pythia.next()`` calls, nothing read back: the generator's own cost;
+2. the jetml event loop: ``nextBatch`` (bulk record extraction), detector model, jet clustering,
+   substructure, secondary vertices and truth labels.
+
+The fraction outside ``next()`` is 1 - t(1)/t(2) (goal: <= 25%). Writing the PFNano file is timed
+separately (per event, and the fixed per-file cost of uproot's TTree header). Times are CPU
+times of this process (``time.process_time``), so other load on the machine does not distort the
+ratios. Pythia initialisation is excluded.
+Run: ``python benchmarks/bench_generate.py [--events N] [--no-mpi] [PRESET ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jetml.samples import PRESETS, DetectorModel
+from jetml.samples.build import build_batch
+from jetml.samples.generator import PythiaGenerator
+from jetml.samples.presets import get_preset
+from jetml.samples.production import BATCH_EVENTS, chunk_seeds
+from jetml.samples.writer import PFNanoWriter
+
+DEFAULT_PRESETS = ("qcd", "ttbar_had", "ww", "zh_bb", "ttbar_semilep")
+
+
+def time_bare_next(settings: list[str], events: int) -> float:
+    """CPU seconds for ``events`` bare ``next()`` calls."""
+    generator = PythiaGenerator(settings)
+    start = time.process_time()
+    for _ in range(events):
+        generator.next_only()
+    return time.process_time() - start
+
+
+def time_event_loop(settings: list[str], events: int, seed: int) -> tuple[float, list]:
+    """CPU seconds to generate, reconstruct and label ``events`` events, and the batches."""
+    generator = PythiaGenerator(settings)
+    model = DetectorModel()
+    rng = np.random.default_rng(seed)
+    batches = []
+    start = time.process_time()
+    done = 0
+    while done < events:
+        size = min(BATCH_EVENTS, events - done)
+        batches.append(build_batch(generator.next_events(size), model, rng))
+        done += size
+    return time.process_time() - start, batches
+
+
+def time_write(batches: list, out: Path) -> float:
+    """CPU seconds to write the batches as one PFNano file."""
+    start = time.process_time()
+    with PFNanoWriter(out, {"benchmark": True}) as writer:
+        first = 1
+        for scalars, collections in batches:
+            size = len(scalars["genWeight"])
+            numbers = np.arange(first, first + size)
+            writer.extend(np.ones(size), np.ones(size), numbers, scalars, collections)
+            first += size
+        writer.finish([])
+    return time.process_time() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "presets", nargs="*", default=list(DEFAULT_PRESETS), choices=sorted(PRESETS)
+    )
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-mpi", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"{'preset':<14} {'events/s/core':>13} {'bare next/s':>11} {'outside next()':>14} "
+        f"{'write ms/event':>14} {'write fixed s':>13}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        small = Path(folder) / "small.root"
+        for name in args.presets:
+            seed, _ = chunk_seeds(args.seed, 0)
+            settings = get_preset(name).pythia_settings(seed=seed, mpi=not args.no_mpi)
+            bare = time_bare_next(settings, args.events)
+            loop, batches = time_event_loop(settings, args.events, args.seed)
+            write_all = time_write(batches, Path(folder) / "all.root")
+            write_one = time_write(batches[:1], small)
+            per_event = (write_all - write_one) / max(args.events - BATCH_EVENTS, 1)
+            fixed = write_one - per_event * min(BATCH_EVENTS, args.events)
+            total = loop + per_event * args.events
+            print(
+                f"{name:<14} {args.events / total:>13.1f} {args.events / bare:>11.1f} "
+                f"{1.0 - bare / loop:>13.0%} {1e3 * per_event:>14.2f} {fixed:>13.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
