@@ -9,7 +9,7 @@ For each preset, the same events (same seed) are generated twice in this process
 The fraction outside ``next()`` is 1 - t(1)/t(2) (goal: <= 25%). Writing the PFNano file is timed
 separately (per event, and the fixed per-file cost of uproot's TTree header). Times are CPU
 times of this process (``time.process_time``), so other load on the machine does not distort the
-ratios. Pythia initialisation is excluded.
+ratios. Pythia initialisation and loading compiled code are excluded.
 Run: ``python benchmarks/bench_generate.py [--events N] [--no-mpi] [PRESET ...]``.
 """
 
@@ -42,9 +42,13 @@ def time_bare_next(settings: list[str], events: int) -> float:
 
 
 def time_event_loop(settings: list[str], events: int, seed: int) -> tuple[float, list]:
-    """CPU seconds to generate, reconstruct and label ``events`` events, and the batches."""
+    """CPU seconds to generate, reconstruct and label ``events`` events, and the batches.
+
+    One warm-up batch first loads the compiled (numba) code, a once-per-process cost.
+    """
     generator = PythiaGenerator(settings)
     model = DetectorModel()
+    build_batch(PythiaGenerator(settings).next_events(5), model, np.random.default_rng(0))
     rng = np.random.default_rng(seed)
     batches = []
     start = time.process_time()
@@ -73,19 +77,23 @@ def time_write(batches: list, out: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "presets", nargs="*", default=list(DEFAULT_PRESETS), choices=sorted(PRESETS)
+        "presets", nargs="*", metavar="PRESET", help=f"default: {' '.join(DEFAULT_PRESETS)}"
     )
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-mpi", action="store_true")
     args = parser.parse_args()
+    presets = args.presets or list(DEFAULT_PRESETS)
+    unknown = sorted(set(presets) - set(PRESETS))
+    if unknown:
+        parser.error(f"unknown presets {unknown}; valid: {', '.join(sorted(PRESETS))}")
     print(
         f"{'preset':<14} {'events/s/core':>13} {'bare next/s':>11} {'outside next()':>14} "
         f"{'write ms/event':>14} {'write fixed s':>13}"
     )
     with tempfile.TemporaryDirectory() as folder:
         small = Path(folder) / "small.root"
-        for name in args.presets:
+        for name in presets:
             seed, _ = chunk_seeds(args.seed, 0)
             settings = get_preset(name).pythia_settings(seed=seed, mpi=not args.no_mpi)
             bare = time_bare_next(settings, args.events)
