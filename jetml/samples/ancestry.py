@@ -11,6 +11,9 @@ import numpy as np
 from jetml.samples.generator import EventRecord
 
 _MAX_DEPTH = 500
+# Proper lifetimes (c*tau, mm) above this are weak decays with a measurable flight (K0S, Lambda,
+# tau, D, B); strong and electromagnetic decays (rho, omega, eta, pi0) are far shorter.
+LONG_LIVED_CTAU_MM = 1e-3
 
 
 def quark_content(pdg_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -28,6 +31,11 @@ def is_hadron_with(pdg_id: np.ndarray, flavour: int) -> np.ndarray:
     # Diquarks (xx0x, xx0x with |id| < 10000 and the tens digit 0) are not hadrons.
     hadron = (absolute > 100) & (absolute < 10000) & ((absolute // 10) % 10 != 0)
     return hadron & (heaviest == flavour)
+
+
+def long_lived(record: EventRecord) -> np.ndarray:
+    """True for particles that decayed after a measurable flight (Pythia tau > 1 um/c)."""
+    return record.tau > LONG_LIVED_CTAU_MM
 
 
 def is_decay_product(status: np.ndarray) -> np.ndarray:

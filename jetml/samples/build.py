@@ -26,8 +26,16 @@ from jetml.samples.detector import (
 )
 from jetml.samples.generator import EventRecord
 from jetml.samples.jets import Jets, cluster, delta_phi, pairwise_delta_r, substructure
+from jetml.samples.leptons import Leptons, select_leptons
+from jetml.samples.taus import (
+    ISOLATION_CONE,
+    GenVisTaus,
+    generator_visible_taus,
+    reconstruct_taus,
+    tau_origin,
+)
 from jetml.samples.trackvars import track_variables
-from jetml.samples.truth import JetAxes, TruthTables, gen_particles, kinematics
+from jetml.samples.truth import GenParticles, JetAxes, TruthTables, gen_particles, kinematics
 from jetml.samples.vertices import SecondaryVertices, find_vertices
 
 AK4_RADIUS, AK4_MIN_PT = 0.4, 15.0
@@ -64,11 +72,26 @@ def build_batch(
         radius=AK8_RADIUS,
     )
 
-    # Store the candidates clustered into any stored jet (PFNano's "interesting particles").
-    in_jet = np.zeros(len(all_candidates.pt), dtype=bool)
-    in_jet[ak4.constituents] = True
-    in_jet[ak8.constituents] = True
-    kept_rows = np.flatnonzero(in_jet)
+    muons = select_leptons(record, all_candidates, 13, rng)
+    electrons = select_leptons(record, all_candidates, 11, rng)
+    taus = reconstruct_taus(ak4, all_candidates)
+    visible_taus = generator_visible_taus(record)
+
+    # Store the candidates clustered into any stored jet (PFNano's "interesting particles") and
+    # those within the tau isolation cone of every tau and lepton (DeepTau-like grids).
+    stored = np.zeros(len(all_candidates.pt), dtype=bool)
+    stored[ak4.constituents] = True
+    stored[ak8.constituents] = True
+    for offsets, eta, phi in (
+        (taus.offsets, taus.eta, taus.phi),
+        (muons.offsets, all_candidates.eta[muons.rows], all_candidates.phi[muons.rows]),
+        (electrons.offsets, all_candidates.eta[electrons.rows], all_candidates.phi[electrons.rows]),
+    ):
+        _, near, dr = pairwise_delta_r(
+            offsets, eta, phi, all_candidates.offsets, all_candidates.eta, all_candidates.phi
+        )
+        stored[near[dr < ISOLATION_CONE]] = True
+    kept_rows = np.flatnonzero(stored)
     event_of_candidate = np.repeat(np.arange(record.n_events), all_candidates.counts)
     kept_counts = np.bincount(event_of_candidate[kept_rows], minlength=record.n_events)
     candidates = all_candidates.take(kept_rows, kept_counts)
@@ -170,7 +193,16 @@ def build_batch(
             "hadronFlavour": gen_ak8_flavour.hadron_flavour.astype(U1),
         },
     )
-    collections["GenPart"] = _gen_part_table(record)
+    gen = gen_particles(record)
+    collections["GenPart"] = _gen_part_table(record, gen)
+    candidate_jet = np.full(len(all_candidates.pt), -1, dtype=np.int64)
+    candidate_jet[ak4.constituents] = ak4.jet_of_constituent
+    collections["Muon"] = _lepton_table(muons, all_candidates, candidate_jet, ak4, gen)
+    collections["Electron"] = _lepton_table(electrons, all_candidates, candidate_jet, ak4, gen)
+    tau_columns = dict(taus.columns)
+    tau_columns["genPartFlav"] = tau_origin(record, taus, visible_taus)
+    collections["Tau"] = Table(np.diff(taus.offsets), tau_columns)
+    collections["GenVisTau"] = _gen_vis_tau_table(visible_taus, gen)
 
     n = record.n_events
     scalars = {
@@ -186,6 +218,7 @@ def build_batch(
         "PV_z": np.zeros(n, F4),
         "PV_npvs": np.ones(n, I4),
         "PV_npvsGood": np.ones(n, I4),
+        **_missing_momentum(record, all_candidates),
     }
     return scalars, collections
 
@@ -430,8 +463,7 @@ def _gen_jets(record: EventRecord, radius: float, min_pt: float) -> tuple[Jets, 
     return jets, np.hypot(px, py)
 
 
-def _gen_part_table(record: EventRecord) -> Table:
-    gen = gen_particles(record)
+def _gen_part_table(record: EventRecord, gen: GenParticles) -> Table:
     pt, eta, phi = kinematics(record, gen.rows)
     return Table(
         np.diff(gen.offsets),
@@ -446,3 +478,71 @@ def _gen_part_table(record: EventRecord) -> Table:
             "genPartIdxMother": gen.mother_index,
         },
     )
+
+
+def _gen_index(gen: GenParticles, truth_rows: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Index within the event's GenPart list of record rows (-1 where not stored)."""
+    if len(gen.rows) == 0:
+        return np.full(len(truth_rows), -1, dtype=I4)
+    position = np.minimum(np.searchsorted(gen.rows, truth_rows), len(gen.rows) - 1)
+    found = gen.rows[position] == truth_rows
+    return np.where(found, position - gen.offsets[event], -1).astype(I4)
+
+
+def _lepton_table(
+    leptons: Leptons,
+    candidates: PFCandidates,
+    candidate_jet: np.ndarray,
+    ak4: Jets,
+    gen: GenParticles,
+) -> Table:
+    """``Muon``/``Electron``: ID/isolation columns plus genPartIdx and jetIdx."""
+    counts = np.diff(leptons.offsets)
+    event = np.repeat(np.arange(len(counts)), counts)
+    jet = candidate_jet[leptons.rows]
+    return Table(
+        counts,
+        {
+            **leptons.columns,
+            "genPartIdx": _gen_index(gen, candidates.truth_row[leptons.rows], event),
+            "jetIdx": np.where(jet >= 0, jet - ak4.offsets[event], -1).astype(I4),
+        },
+    )
+
+
+def _gen_vis_tau_table(visible: GenVisTaus, gen: GenParticles) -> Table:
+    counts = np.diff(visible.offsets)
+    event = np.repeat(np.arange(len(counts)), counts)
+    return Table(
+        counts,
+        {
+            "pt": visible.pt.astype(F4),
+            "eta": visible.eta.astype(F4),
+            "phi": visible.phi.astype(F4),
+            "mass": visible.mass.astype(F4),
+            "charge": visible.charge.astype(I4),
+            "status": visible.status.astype(I4),
+            "genPartIdxMother": _gen_index(gen, visible.tau_rows, event),
+        },
+    )
+
+
+def _missing_momentum(record: EventRecord, candidates: PFCandidates) -> dict[str, np.ndarray]:
+    """MET and PuppiMET (all PUPPI weights are 1) from all PF candidates; GenMET from neutrinos."""
+    n = record.n_events
+    event = np.repeat(np.arange(n), candidates.counts)
+    met_x = -np.bincount(event, candidates.px, minlength=n)
+    met_y = -np.bincount(event, candidates.py, minlength=n)
+    neutrino = np.flatnonzero((record.status > 0) & np.isin(np.abs(record.pdg_id), NEUTRINO_IDS))
+    nu_event = record.event_of_row[neutrino]
+    gen_x = np.bincount(nu_event, record.px[neutrino], minlength=n)
+    gen_y = np.bincount(nu_event, record.py[neutrino], minlength=n)
+    met_pt, met_phi = np.hypot(met_x, met_y).astype(F4), np.arctan2(met_y, met_x).astype(F4)
+    return {
+        "MET_pt": met_pt,
+        "MET_phi": met_phi,
+        "PuppiMET_pt": met_pt,
+        "PuppiMET_phi": met_phi,
+        "GenMET_pt": np.hypot(gen_x, gen_y).astype(F4),
+        "GenMET_phi": np.arctan2(gen_y, gen_x).astype(F4),
+    }

@@ -49,6 +49,7 @@ class DetectorModel:
     track_efficiency_low_pt: float = 0.85  # 0.1 < pT < 1 GeV
     track_efficiency_high_pt: float = 0.95  # pT >= 1 GeV
     track_efficiency_pt_boundary: float = 1.0
+    muon_track_efficiency: float = 0.995  # muons in the tracker, P10009 Fig. 12
     track_pt_resolution_constant: float = 0.005  # sigma(pT)/pT = c (+) s * pT
     track_pt_resolution_slope: float = 1.5e-4  # per GeV
     d0_resolution_constant: float = 10e-4  # cm (10 um)
@@ -193,7 +194,9 @@ def reconstruct(
         & (np.hypot(x, y) < model.track_max_production_radius)
         & (np.abs(z) < model.track_max_production_z)
     )
-    tracked = in_tracker & (rng.random(n) < model.track_efficiency(pt))
+    muon = (absolute == 13) & (pt >= model.track_min_pt)
+    efficiency = np.where(muon, model.muon_track_efficiency, model.track_efficiency(pt))
+    tracked = in_tracker & (rng.random(n) < efficiency)
     electromagnetic = (absolute == 22) | (absolute == 11)
     central_calo = abs_eta < model.ecal_abs_eta
     in_hf = (abs_eta >= model.ecal_abs_eta) & (abs_eta < model.hf_abs_eta)

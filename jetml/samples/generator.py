@@ -59,6 +59,28 @@ class EventRecord:
         """Particles per event."""
         return np.diff(self.offsets)
 
+    def select_events(self, keep: np.ndarray) -> EventRecord:
+        """The events where ``keep`` is True, with links re-indexed to the new rows."""
+        keep_rows = np.repeat(keep, self.counts)
+        new_index = np.cumsum(keep_rows) - 1
+
+        def relink(link: np.ndarray) -> np.ndarray:
+            kept = link[keep_rows]
+            return np.where(kept >= 0, new_index[np.maximum(kept, 0)], -1)
+
+        counts = self.counts[keep]
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        per_row = ("pdg_id", "status", "px", "py", "pz", "energy", "mass", "x", "y", "z", "tau")
+        per_event = ("parton_id1", "parton_id2", "parton_x1", "parton_x2", "scale_pdf")
+        links = ("mother1", "mother2", "daughter1", "daughter2")
+        return EventRecord(
+            offsets=offsets,
+            **{name: getattr(self, name)[keep_rows] for name in per_row},
+            **{name: getattr(self, name)[keep] for name in per_event},
+            **{name: relink(getattr(self, name)) for name in links},
+        )
+
     @property
     def event_of_row(self) -> np.ndarray:
         """Event number (0-based, within the batch) of every particle row."""

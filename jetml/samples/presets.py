@@ -34,6 +34,17 @@ _Z_TO_QUARKS = ("23:onMode = off", "23:onIfAny = 1 2 3 4 5")
 _Z_TO_NUNU = ("23:onMode = off", "23:onIfAny = 12 14 16")
 
 
+def _drell_yan(lepton: int) -> tuple[str, ...]:
+    """Z/gamma* -> l+l- with full interference, m(ll) > 50 GeV."""
+    return (
+        "WeakSingleBoson:ffbar2gmZ = on",
+        "WeakZ0:gmZmode = 0",
+        "PhaseSpace:mHatMin = 50.",
+        "23:onMode = off",
+        f"23:onIfAny = {lepton}",
+    )
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named Pythia configuration and the labels its AK8 jets are expected to carry."""
@@ -43,6 +54,7 @@ class Preset:
     settings: tuple[str, ...]
     pthat_min: float
     fatjet_labels: tuple[FatJetLabel, ...] = field(default_factory=tuple)
+    event_filter: str | None = None  # a name in jetml.samples.filters.EVENT_FILTERS
 
     def pythia_settings(self, *, seed: int, mpi: bool, pthat_min: float | None = None) -> list[str]:
         """All ``readString`` lines for this preset with the given seed, MPI switch and pTHatMin."""
@@ -164,6 +176,33 @@ PRESETS: dict[str, Preset] = {
                 "24:onNegIfAny = 11 13 15",
             ),
             0.0,
+        ),
+        Preset(
+            "dy_tautau",
+            "Drell-Yan Z/gamma* -> tautau, m > 50 GeV, taus decayed by Pythia (all modes)",
+            _drell_yan(15),
+            0.0,
+        ),
+        Preset("dy_mumu", "Drell-Yan Z/gamma* -> mumu, m > 50 GeV", _drell_yan(13), 0.0),
+        Preset("dy_ee", "Drell-Yan Z/gamma* -> ee, m > 50 GeV", _drell_yan(11), 0.0),
+        Preset(
+            "w_jets",
+            "W -> munu + jet (qqbar->Wg, qg->Wq), the jet -> tau_h fake source",
+            (
+                "WeakBosonAndParton:qqbar2Wg = on",
+                "WeakBosonAndParton:qg2Wq = on",
+                "24:onMode = off",
+                "24:onIfAny = 13",
+            ),
+            20.0,
+        ),
+        Preset(
+            "qcd_mu",
+            "QCD multijet (HardQCD:all) filtered at generator level for a stable muon with "
+            "pT > 5 GeV and |eta| < 2.4 (muon-enriched multijet)",
+            ("HardQCD:all = on",),
+            30.0,
+            event_filter="muon_pt5",
         ),
     )
 }

@@ -20,6 +20,7 @@ from jetml import __version__
 from jetml.errors import ConfigError
 from jetml.samples.build import Table, build_batch, concatenate_batches
 from jetml.samples.detector import DetectorModel
+from jetml.samples.filters import EVENT_FILTERS
 from jetml.samples.generator import CrossSection, PythiaGenerator
 from jetml.samples.presets import get_preset
 from jetml.samples.writer import PFNanoWriter, RunSummary, check_output_path
@@ -61,6 +62,7 @@ class ChunkResult:
 
     index: int
     n_events: int
+    n_generated: int  # before the preset's event filter
     scalars: dict[str, np.ndarray]
     collections: dict[str, Table]
     cross_section: CrossSection
@@ -87,17 +89,28 @@ def generate_chunk(
         preset.pythia_settings(seed=pythia_seed, mpi=request.mpi, pthat_min=request.pthat_min)
     )
     model = model or DetectorModel()
+    event_filter = EVENT_FILTERS[preset.event_filter] if preset.event_filter else None
     parts: list[tuple[dict[str, np.ndarray], dict[str, Table]]] = []
-    done = 0
+    done = generated = 0
     while done < n_events:
         size = min(BATCH_EVENTS, n_events - done)
         record = generator.next_events(size)
+        generated += size
+        if event_filter is not None:
+            passing = np.flatnonzero(event_filter(record))[: n_events - done]
+            keep = np.zeros(record.n_events, dtype=bool)
+            keep[passing] = True
+            record = record.select_events(keep)
+            if record.n_events == 0:
+                continue
         parts.append(build_batch(record, model, rng))
-        done += size
+        done += record.n_events
         if progress is not None:
-            progress(size)
+            progress(record.n_events)
     scalars, collections = concatenate_batches(parts)
-    return ChunkResult(chunk_index, n_events, scalars, collections, generator.cross_section())
+    return ChunkResult(
+        chunk_index, n_events, generated, scalars, collections, generator.cross_section()
+    )
 
 
 def produce(
@@ -125,6 +138,7 @@ def produce(
         "pythia_preset_settings": list(get_preset(request.preset).settings),
     }
     cross_sections: list[CrossSection] = []
+    generated = 0
     with PFNanoWriter(output, metadata) as writer:
         for result in _results_in_order(request, chunks, jobs, on_progress):
             first_event = result.index * CHUNK_EVENTS
@@ -136,6 +150,7 @@ def produce(
                 collections=result.collections,
             )
             cross_sections.append(result.cross_section)
+            generated += result.n_generated
         sigma, sigma_err = combine_cross_sections(cross_sections)
         writer.finish(
             [
@@ -146,6 +161,7 @@ def produce(
                     gen_event_sumw2=float(request.events),
                     sigma_pb=sigma,
                     sigma_err_pb=sigma_err,
+                    filter_efficiency=request.events / generated,
                 )
             ]
         )

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jetml.samples.ancestry import is_decay_product, is_hadron_with, nearest_ancestor
+from jetml.samples.ancestry import (
+    is_decay_product,
+    is_hadron_with,
+    long_lived,
+    nearest_ancestor,
+)
 from jetml.samples.detector import PION_MASS, DetectorModel, PFCandidates
 from jetml.samples.generator import EventRecord
 
@@ -66,9 +71,8 @@ def find_vertices(
     """Group displaced tracks of b/c-hadron decays into SVs (vectorised over the batch)."""
     track_rows = np.flatnonzero(candidates.charge != 0)
     truth = candidates.truth_row[track_rows]
-    long_lived = record.tau > 0
     decayer = nearest_ancestor(
-        record.mother1, truth, long_lived, follow=is_decay_product(record.status)
+        record.mother1, truth, long_lived(record), follow=is_decay_product(record.status)
     )
     # Tracks made directly at a decay point: the decayer itself may sit further up a chain of
     # zero-lifetime resonances (rho, K*, ...), which the walk above passes through.

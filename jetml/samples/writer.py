@@ -31,7 +31,10 @@ METADATA_KEY = "jetml_generation"
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One ``Runs`` entry: event counts, weight sums and Pythia's cross section (pb)."""
+    """One ``Runs`` entry: event counts, weight sums, Pythia's sigma (pb), filter efficiency.
+
+    The kept sample's cross section is ``sigma_pb * filter_efficiency``.
+    """
 
     run: int
     gen_event_count: int
@@ -39,6 +42,7 @@ class RunSummary:
     gen_event_sumw2: float
     sigma_pb: float
     sigma_err_pb: float
+    filter_efficiency: float = 1.0
 
 
 def check_output_path(path: Path, *, overwrite: bool) -> None:
@@ -126,6 +130,7 @@ class PFNanoWriter:
                 "genEventSumw2": np.float64,
                 "sigmaGen": np.float64,
                 "sigmaGenErr": np.float64,
+                "filterEfficiency": np.float64,
             },
         ).extend(
             {
@@ -135,6 +140,7 @@ class PFNanoWriter:
                 "genEventSumw2": np.array([r.gen_event_sumw2 for r in runs], np.float64),
                 "sigmaGen": np.array([r.sigma_pb for r in runs], np.float64),
                 "sigmaGenErr": np.array([r.sigma_err_pb for r in runs], np.float64),
+                "filterEfficiency": np.array([r.filter_efficiency for r in runs], np.float64),
             }
         )
         self._file[METADATA_KEY] = json.dumps(self._metadata, sort_keys=True)
