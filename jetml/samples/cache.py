@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jetml.samples.production import GenerationRequest, produce
+from jetml.samples.production import CHUNK_EVENTS, GenerationRequest, produce
 
 FORMAT_VERSION = 1
 
@@ -26,6 +26,8 @@ def cached_path(request: GenerationRequest) -> Path:
         parts.append("nompi")
     if request.pthat_min is not None:
         parts.append(f"pthat{request.pthat_min:g}")
+    if request.chunk_events != CHUNK_EVENTS:
+        parts.append(f"chunk{request.chunk_events}")
     return cache_dir() / f"{'_'.join(parts)}_v{FORMAT_VERSION}.root"
 
 

@@ -50,6 +50,9 @@ class DetectorModel:
     track_efficiency_high_pt: float = 0.95  # pT >= 1 GeV
     track_efficiency_pt_boundary: float = 1.0
     muon_track_efficiency: float = 0.995  # muons in the tracker, P10009 Fig. 12
+    # PF lepton identification of tracked leptons (P10003); the rest become charged hadrons.
+    pf_muon_identification: float = 0.99
+    pf_electron_identification: float = 0.95
     track_pt_resolution_constant: float = 0.005  # sigma(pT)/pT = c (+) s * pT
     track_pt_resolution_slope: float = 1.5e-4  # per GeV
     d0_resolution_constant: float = 10e-4  # cm (10 um)
@@ -203,8 +206,11 @@ def reconstruct(
 
     pf_type = np.zeros(n, dtype=np.int32)
     pf_type[tracked] = PF_CHARGED_HADRON
-    pf_type[tracked & (absolute == 11)] = PF_ELECTRON
-    pf_type[tracked & (absolute == 13)] = PF_MUON
+    identified = rng.random(n)
+    electron_id = identified < model.pf_electron_identification
+    muon_id = identified < model.pf_muon_identification
+    pf_type[tracked & (absolute == 11) & electron_id] = PF_ELECTRON
+    pf_type[tracked & (absolute == 13) & muon_id] = PF_MUON
     # Untracked particles are seen by the calorimeters (muons leave only a MIP: dropped).
     calo = ~tracked & (absolute != 13)
     pf_type[calo & central_calo & electromagnetic] = PF_PHOTON

@@ -183,6 +183,19 @@ PRESETS: dict[str, Preset] = {
             _drell_yan(15),
             0.0,
         ),
+        Preset(
+            "dy_mutauh",
+            "Drell-Yan Z/gamma* -> tautau, m > 50 GeV, with tau- -> mu- nu nu and tau+ -> "
+            "hadrons forced (mu tau_h enriched); sigmaGen does not include the tau branching "
+            "fractions (0.1739 x 0.6479, times 2 for the charge conjugate)",
+            (
+                *_drell_yan(15),
+                "15:onMode = off",
+                "15:onPosIfAny = 13",
+                "15:onNegIfAny = 111 211 321 130 310",
+            ),
+            0.0,
+        ),
         Preset("dy_mumu", "Drell-Yan Z/gamma* -> mumu, m > 50 GeV", _drell_yan(13), 0.0),
         Preset("dy_ee", "Drell-Yan Z/gamma* -> ee, m > 50 GeV", _drell_yan(11), 0.0),
         Preset(
@@ -194,7 +207,7 @@ PRESETS: dict[str, Preset] = {
                 "24:onMode = off",
                 "24:onIfAny = 13",
             ),
-            20.0,
+            30.0,
         ),
         Preset(
             "qcd_mu",

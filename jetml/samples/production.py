@@ -25,7 +25,7 @@ from jetml.samples.generator import CrossSection, PythiaGenerator
 from jetml.samples.presets import get_preset
 from jetml.samples.writer import PFNanoWriter, RunSummary, check_output_path
 
-CHUNK_EVENTS = 200  # events per Pythia instance (fixed: part of the definition of the content)
+CHUNK_EVENTS = 200  # default events per Pythia instance (part of the definition of the content)
 BATCH_EVENTS = 50  # events reconstructed together (memory bound, progress granularity)
 MAX_PYTHIA_SEED = 900_000_000
 
@@ -39,6 +39,7 @@ class GenerationRequest:
     seed: int
     mpi: bool = True
     pthat_min: float | None = None
+    chunk_events: int = CHUNK_EVENTS
 
     def validate(self) -> None:
         """ConfigError for an unknown preset, N <= 0, a negative seed or a negative pTHatMin."""
@@ -47,13 +48,16 @@ class GenerationRequest:
             raise ConfigError(f"--events must be a positive number of events (got {self.events})")
         if self.seed < 0:
             raise ConfigError(f"--seed must be >= 0 (got {self.seed})")
+        if self.chunk_events <= 0:
+            raise ConfigError(f"chunk size must be positive (got {self.chunk_events})")
         if self.pthat_min is not None and self.pthat_min < 0:
             raise ConfigError(f"--pthat-min must be >= 0 GeV (got {self.pthat_min})")
 
     def chunks(self) -> list[tuple[int, int]]:
         """(chunk index, events in chunk) covering ``events``."""
-        starts = range(0, self.events, CHUNK_EVENTS)
-        return [(k, min(CHUNK_EVENTS, self.events - start)) for k, start in enumerate(starts)]
+        size = self.chunk_events
+        starts = range(0, self.events, size)
+        return [(k, min(size, self.events - start)) for k, start in enumerate(starts)]
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,6 @@ def produce(
     metadata = {
         "jetml_version": __version__,
         "request": asdict(request),
-        "chunk_events": CHUNK_EVENTS,
         "detector_model": asdict(DetectorModel()),
         "pythia_preset_settings": list(get_preset(request.preset).settings),
     }
@@ -141,7 +144,7 @@ def produce(
     generated = 0
     with PFNanoWriter(output, metadata) as writer:
         for result in _results_in_order(request, chunks, jobs, on_progress):
-            first_event = result.index * CHUNK_EVENTS
+            first_event = result.index * request.chunk_events
             writer.extend(
                 run=np.ones(result.n_events),
                 luminosity_block=np.full(result.n_events, result.index + 1),

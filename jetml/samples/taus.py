@@ -2,10 +2,12 @@
 
 Reconstruction (after CMS JINST 13 (2018) P10005, simplified and documented in docs/samples.md):
 
-* seeds: AK4 jets with pT > 14 GeV and |eta| < 2.5; the leading charged candidate (any PF type
-  with a track, pT > 1 GeV) defines the direction;
-* signal cone R_sig = 3 GeV / pT(jet), clamped to [0.05, 0.10]: charged candidates with
-  pT > 0.5 GeV inside it are the prongs;
+* seeds: AK4 jets with pT > 14 GeV and |eta| < 2.5; the leading PF charged hadron
+  (pT > 1 GeV) defines the direction;
+* signal cone R_sig = 3 GeV / pT(jet), clamped to [0.05, 0.10]: PF charged hadrons with
+  pT > 0.5 GeV inside it are the prongs. Identified PF muons and electrons are not prongs (as
+  if a loose anti-lepton discriminator were applied): lepton -> tau_h fakes come from the
+  leptons the PF identification misses (DetectorModel.pf_*_identification);
 * one strip: photons with pT > 0.5 GeV inside the dynamic HPS window around the leading track,
   |Delta eta| < 0.20 pT^-0.66 in [0.05, 0.15] and |Delta phi| < 0.35 pT^-0.71 in [0.05, 0.30];
   it is a pi0 candidate when its pT exceeds 2.5 GeV;
@@ -28,7 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetml.samples.ancestry import is_decay_product, long_lived, nearest_ancestor
-from jetml.samples.detector import PF_PHOTON, PION_MASS, PFCandidates, charge_of
+from jetml.samples.detector import (
+    PF_CHARGED_HADRON,
+    PF_PHOTON,
+    PION_MASS,
+    PFCandidates,
+    charge_of,
+)
 from jetml.samples.generator import EventRecord
 from jetml.samples.jets import Jets, delta_phi, pairwise_delta_r
 from jetml.samples.leptons import lepton_origin
@@ -78,7 +86,7 @@ def reconstruct_taus(jets: Jets, candidates: PFCandidates) -> Taus:
     in_seed = seed[owner]
     owner, rows = owner[in_seed], rows[in_seed]
     pt, eta, phi = candidates.pt[rows], candidates.eta[rows], candidates.phi[rows]
-    charged = (candidates.charge[rows] != 0) & (pt > 0.5)
+    charged = (np.abs(candidates.pdg_id[rows]) == PF_CHARGED_HADRON) & (pt > 0.5)
     photon = (candidates.pdg_id[rows] == PF_PHOTON) & (pt > 0.5)
 
     lead_pos = _first_per_group(owner[charged & (pt > 1.0)], pt[charged & (pt > 1.0)])

@@ -19,6 +19,9 @@ SAMPLES = {
     "zh_bb": ("zh_bb", 150, 14, False),
     "qcd": ("qcd", 300, 15, False),
     "ttbar_semilep": ("ttbar_semilep", 300, 16, False),
+    "dy_mutauh": ("dy_mutauh", 400, 21, False),
+    "dy_mumu": ("dy_mumu", 150, 22, False),
+    "w_jets": ("w_jets", 300, 23, False),
 }
 
 

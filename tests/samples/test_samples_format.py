@@ -13,7 +13,7 @@ import uproot
 
 from jetml.cli import main
 from jetml.errors import ConfigError, OutputFileError
-from jetml.samples import GenerationRequest, get, produce
+from jetml.samples import PRESETS, GenerationRequest, get, produce
 from jetml.samples import production as production_module
 
 # (link branch, counter of the collection it indexes)
@@ -82,6 +82,7 @@ def test_runs_tree_and_metadata(sample_file):
         "seed": 14,
         "mpi": False,
         "pthat_min": None,
+        "chunk_events": 200,
     }
     events = root_file["Events"].arrays(["run", "luminosityBlock", "event"], library="np")
     np.testing.assert_array_equal(events["event"], np.arange(1, 151))
@@ -89,10 +90,12 @@ def test_runs_tree_and_metadata(sample_file):
 
 
 def test_same_arguments_same_content_whatever_the_jobs(tmp_path: Path):
-    request = GenerationRequest("ww", 260, 7, mpi=False)  # two chunks
+    request = GenerationRequest("ww", 45, 7, mpi=False, chunk_events=20)  # three chunks
     one = produce(request, tmp_path / "one.root", jobs=1)
     two = produce(request, tmp_path / "two.root", jobs=2)
-    other = produce(GenerationRequest("ww", 260, 8, mpi=False), tmp_path / "other.root")
+    other = produce(
+        GenerationRequest("ww", 45, 8, mpi=False, chunk_events=20), tmp_path / "other.root"
+    )
     first = uproot.open(one)["Events"].arrays()
     second = uproot.open(two)["Events"].arrays()
     assert first.fields == second.fields
@@ -130,7 +133,7 @@ def test_get_reuses_the_cached_file(sample_file, sample_cache: Path):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["nosuch", "--events", "5", "--seed", "1"], "valid presets: qcd, ttbar_had"),
+        (["nosuch", "--events", "5", "--seed", "1"], "valid presets: dy_ee, dy_mumu"),
         (["ww", "--events", "0", "--seed", "1"], "--events must be a positive"),
         (["ww", "--events", "-3", "--seed", "1"], "--events must be a positive"),
         (["ww", "--events", "5", "--seed", "-1"], "--seed must be >= 0"),
@@ -145,6 +148,8 @@ def test_generate_rejects_bad_arguments(tmp_path, capsys, arguments, message):
     assert error.startswith("jetml generate: error:")
     assert message in error
     assert len(error.splitlines()) == 1
+    if "valid presets" in message:
+        assert all(name in error for name in PRESETS)
     assert not output.exists()
 
 
