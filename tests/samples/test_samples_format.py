@@ -90,11 +90,11 @@ def test_runs_tree_and_metadata(sample_file):
 
 
 def test_same_arguments_same_content_whatever_the_jobs(tmp_path: Path):
-    request = GenerationRequest("ww", 45, 7, mpi=False, chunk_events=20)  # three chunks
+    request = GenerationRequest("ww", 30, 7, mpi=False, chunk_events=20)  # two chunks
     one = produce(request, tmp_path / "one.root", jobs=1)
     two = produce(request, tmp_path / "two.root", jobs=2)
     other = produce(
-        GenerationRequest("ww", 45, 8, mpi=False, chunk_events=20), tmp_path / "other.root"
+        GenerationRequest("ww", 30, 8, mpi=False, chunk_events=20), tmp_path / "other.root"
     )
     first = uproot.open(one)["Events"].arrays()
     second = uproot.open(two)["Events"].arrays()
