@@ -29,7 +29,7 @@ from jetml.samples.presets import get_preset
 from jetml.samples.production import BATCH_EVENTS, chunk_seeds
 from jetml.samples.writer import PFNanoWriter
 
-DEFAULT_PRESETS = ("qcd", "ttbar_had", "ww", "zh_bb", "ttbar_semilep")
+DEFAULT_PRESETS = ("qcd", "ttbar_had", "ww", "zh_bb", "ttbar_semilep", "dy_tautau", "w_jets")
 
 
 def time_bare_next(settings: list[str], events: int) -> float:

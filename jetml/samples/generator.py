@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 
 import awkward as ak
@@ -107,7 +108,7 @@ class PythiaGenerator:
         for line in settings:
             if not self._pythia.readString(line):
                 raise ConfigError(f"Pythia rejected the setting {line!r}")
-        with _silenced_stdout():
+        with silenced_stdout():
             ok = self._pythia.init()
         if not ok:
             raise ConfigError(f"Pythia initialisation failed for settings {settings!r}")
@@ -117,7 +118,7 @@ class PythiaGenerator:
         batches = []
         missing = n_events
         while missing > 0:
-            with _silenced_stdout():
+            with silenced_stdout():
                 batch = self._pythia.nextBatch(missing)
             if len(batch) == 0:
                 raise ConfigError("Pythia failed to generate events (nextBatch returned none)")
@@ -191,8 +192,9 @@ def _flatten(events: ak.Array) -> EventRecord:
 
 
 @contextlib.contextmanager
-def _silenced_stdout():
-    """Redirect the C-level stdout (Pythia's banners and error lists) to /dev/null."""
+def silenced_stdout():
+    """Redirect the C-level stdout (Pythia's and FastJet's banners) to /dev/null."""
+    sys.stdout.flush()
     try:
         fd = os.dup(1)
     except OSError:

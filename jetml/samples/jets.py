@@ -15,7 +15,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
-from jetml.samples.generator import _silenced_stdout
+from jetml.samples.generator import silenced_stdout
 from jetml.samples.softdrop import soft_drop_batch
 
 # Cambridge/Aachen with a radius far beyond any jet: reclusters a jet's constituents into one jet.
@@ -100,7 +100,7 @@ def cluster(
     counts = np.diff(offsets)
     inputs = ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": energy}), counts)
     definition = fastjet.JetDefinition(algorithm, radius)
-    with _silenced_stdout(), warnings.catch_warnings():
+    with silenced_stdout(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         sequence = fastjet.ClusterSequence(inputs, definition)
         jets = sequence.inclusive_jets(min_pt)
@@ -172,7 +172,7 @@ def substructure(
             jets.n_constituents,
         )
         recluster = fastjet.JetDefinition(fastjet.cambridge_algorithm, _RECLUSTER_RADIUS)
-        with _silenced_stdout(), warnings.catch_warnings():
+        with silenced_stdout(), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             taus = fastjet.ClusterSequence(per_jet, recluster).njettiness(
                 measure_definition="NormalizedMeasure",

@@ -30,7 +30,6 @@ from jetml.samples.jets import pairwise_delta_r
 from jetml.samples.labels import DeepJetLabel, FatJetLabel
 
 TOP, W_BOSON, Z_BOSON, HIGGS = 6, 24, 23, 25
-_NO_QUARK = 0
 
 
 def row_offsets(rows: np.ndarray, record: EventRecord) -> np.ndarray:

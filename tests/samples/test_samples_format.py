@@ -31,18 +31,27 @@ CROSS_REFERENCES = [
     ("Jet_genJetIdx", "nGenJet"),
     ("FatJet_genJetAK8Idx", "nGenJetAK8"),
     ("GenPart_genPartIdxMother", "nGenPart"),
+    ("Muon_genPartIdx", "nGenPart"),
+    ("Muon_jetIdx", "nJet"),
+    ("Electron_genPartIdx", "nGenPart"),
+    ("Electron_jetIdx", "nJet"),
+    ("Tau_jetIdx", "nJet"),
+    ("GenVisTau_genPartIdxMother", "nGenPart"),
 ]
+# Links that may be -1 (nothing to point to).
+OPTIONAL_LINKS = ("FatJet_", "Jet_gen", "GenPart_", "Muon_", "Electron_")
 
 
-def test_every_cross_reference_is_in_range(sample_file):
-    tree = uproot.open(sample_file("ttbar_had"))["Events"]
+@pytest.mark.parametrize("sample", ["ttbar_had", "dy_mutauh"])
+def test_every_cross_reference_is_in_range(sample_file, sample):
+    tree = uproot.open(sample_file(sample))["Events"]
     for link, counter in CROSS_REFERENCES:
         index = tree[link].array()
         size = tree[counter].array()
         assert ak.all(index < size), link
-        optional = link.startswith(("FatJet_", "Jet_gen", "GenPart_"))
-        assert ak.all(index >= (-1 if optional else 0)), link
-        if link.endswith("jetIdx"):
+        assert ak.all(index >= (-1 if link.startswith(OPTIONAL_LINKS) else 0)), link
+        grouped = ("JetPFCands_jetIdx", "FatJetPFCands_jetIdx", "JetSVs_jetIdx", "FatJetSVs_jetIdx")
+        if link in grouped:
             # Grouped by jet: indices never decrease inside an event.
             assert ak.all(index[:, 1:] >= index[:, :-1]), link
 
