@@ -116,7 +116,13 @@ PRESETS: dict[str, Preset] = {
             "boosted hadronic WZ (ffbar->ZW, W->qq', Z->qq)",
             ("WeakDoubleBoson:ffbar2ZW = on", *_W_TO_QUARKS, *_Z_TO_QUARKS),
             300.0,
-            (FatJetLabel.W_cq, FatJetLabel.W_qq, FatJetLabel.Z_bb, FatJetLabel.Z_qq),
+            (
+                FatJetLabel.W_cq,
+                FatJetLabel.W_qq,
+                FatJetLabel.Z_bb,
+                FatJetLabel.Z_cc,
+                FatJetLabel.Z_qq,
+            ),
         ),
         Preset(
             "zz",
