@@ -84,7 +84,6 @@ def generate_chunk(
     chunk_index: int,
     n_events: int,
     progress: Callable[[int], None] | None = None,
-    model: DetectorModel | None = None,
 ) -> ChunkResult:
     """Generate, reconstruct and label one chunk."""
     preset = get_preset(request.preset)
@@ -92,7 +91,7 @@ def generate_chunk(
     generator = PythiaGenerator(
         preset.pythia_settings(seed=pythia_seed, mpi=request.mpi, pthat_min=request.pthat_min)
     )
-    model = model or DetectorModel()
+    model = DetectorModel()
     event_filter = EVENT_FILTERS[preset.event_filter] if preset.event_filter else None
     parts: list[tuple[dict[str, np.ndarray], dict[str, Table]]] = []
     done = generated = 0
