@@ -18,6 +18,7 @@ from jetml.errors import JetmlError
 # Heavy imports (coffea, onnxruntime, pythia8mc) happen inside the command functions.
 COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.inspect",
+    "jetml.commands.generate",
     "jetml.commands.run",
     "jetml.commands.crosscheck",
     "jetml.commands.bench",

@@ -29,3 +29,7 @@ class ModelIntegrityError(JetmlError):
 
 class ExecutorError(JetmlError):
     """An executor cannot be set up (unknown kind, bad worker count, unreachable scheduler)."""
+
+
+class OutputFileError(JetmlError):
+    """An output file exists (without overwrite), or its location is not writable."""
