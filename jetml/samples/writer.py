@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -54,8 +55,13 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputFileError(f"{path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputFileError(f"{path}: folder {parent} is not writable")
+    try:  # a real write probe: os.access says yes to root even where writing fails
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as error:
+        raise OutputFileError(
+            f"{path}: folder {parent} is not writable ({error.strerror})"
+        ) from error
 
 
 def to_branches(scalars: dict[str, np.ndarray], collections: dict[str, Table]) -> dict:
