@@ -167,3 +167,14 @@ def test_bad_processor_configuration() -> None:
 
     with pytest.raises(ConfigError, match="collection 'Tau'"):
         TaggerProcessor([TauTagger()])
+
+
+def test_tagger_returning_wrong_number_of_scores_is_refused(cms_nano: Path) -> None:
+    class ShortTagger(toy.JetToyTagger):
+        def evaluate(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
+            return {"score": super().evaluate(events, mask)["score"][:-1]}
+
+    events = load_events(cms_nano / "pfnano.root")
+    n_high = int(ak.sum(events.FatJet.pt > 200))
+    with pytest.raises(ValueError, match=f"expected one per selected jet \\({n_high}\\)"):
+        TaggerProcessor([ShortTagger()]).apply_taggers(events)
