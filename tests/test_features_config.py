@@ -124,6 +124,7 @@ def test_cms_json_saved_as_cms_reads_it(tmp_path: Path, cms_models: Path) -> Non
         ("preprocess: {method: auto}\ninputs:\n  a:\n    length: 3\n    vars: [x]\n", "auto"),
         ("inputs:\n  a:\n    length: 3\n    vars: [x, x]\n", "twice"),
         ("inputs: [\n", "not valid YAML"),
+        ("inputs:\n  pf_mask:\n    length: 3\n    pad_mode: wrap\n    vars: [m]\n", "mask input"),
     ],
 )
 def test_bad_yaml_configs(tmp_path: Path, text: str, match: str) -> None:

@@ -115,6 +115,31 @@ def test_sha256_mismatch_and_model_card(dense: Path) -> None:
         OnnxModel(dense)
 
 
+def test_model_card_round_trip_and_data_config(dense: Path, cms_models: Path) -> None:
+    import shutil
+
+    from jetml.inference import load_card
+
+    shutil.copy(cms_models / "particlenet_ak8_v01" / "preprocess.json", dense.parent / "pp.json")
+    card = write_card(
+        dense,
+        name="dense",
+        version="2.0",
+        data_config="pp.json",
+        output_labels=["a", "b", "c"],
+        training_samples=["ttbar_1k"],
+        metrics={"auc": 0.91},
+    )
+    assert card.path == dense.parent / "dense.card.json"
+    loaded = load_card(card.path)
+    assert loaded == card
+    assert loaded.load_data_config().input_names[0] == "pf_points"
+    bad = dense.parent / "bad.card.json"
+    bad.write_text('{"name": "x"}')
+    with pytest.raises(ConfigError, match="lacks string field"):
+        load_card(bad)
+
+
 def test_file_swapped_after_construction_never_runs(tmp_path: Path) -> None:
     clear_session_cache()
     path = dense_model(tmp_path / "m.onnx", seed=1)
@@ -130,3 +155,34 @@ def test_providers(dense: Path) -> None:
         pytest.skip("this onnxruntime has CUDA; the refusal path cannot be exercised")
     with pytest.raises(ConfigError, match="CUDAExecutionProvider was requested"):
         OnnxModel(dense, providers=["CUDAExecutionProvider"])
+
+
+def test_onnxruntime_failure_becomes_model_input_error(cms_models: Path) -> None:
+    # ParticleNet's kNN needs at least 17 points: 5 slots make ORT's TopK fail
+    model = OnnxModel(cms_models / "particlenet_ak8_v01" / "model.onnx")
+    inputs = {
+        f"{g}_{part}": np.zeros((2, n, 5), dtype=np.float32)
+        for g, feats in (("pf", 25), ("sv", 11))
+        for part, n in (("points", 2), ("features", feats), ("mask", 1))
+    }
+    with pytest.raises(ModelInputError, match=r"onnxruntime rejected rows 0-2.*TopK"):
+        model.run(inputs)
+
+
+def test_graph_onnxruntime_cannot_load(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("NoSuchOperator", ["x"], ["y"], domain="made.up")
+    graph = helper.make_graph(
+        [node],
+        "bad",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("made.up", 1)]
+    )
+    onnx.save(model, str(tmp_path / "bad.onnx"))
+    with pytest.raises(ModelIntegrityError, match="onnxruntime cannot load it"):
+        OnnxModel(tmp_path / "bad.onnx").run({"x": np.ones(3, dtype=np.float32)})

@@ -113,23 +113,56 @@ def sort_candidates(candidates: ak.Array, key: str, ascending: bool = False) -> 
     return candidates[order]
 
 
+def _numpy_buffer(layout: Any) -> np.ndarray | None:
+    """The in-memory 1D numpy buffer of a NumpyArray layout (None if virtual or nested)."""
+    if isinstance(layout, ak.contents.NumpyArray) and isinstance(layout.data, np.ndarray):
+        return layout.data if layout.data.ndim == 1 else None
+    return None
+
+
+def _direct_jagged(layout: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(counts, values) straight from the buffers of a plain or index-gathered (e.g. sorted)
+    jagged array, skipping awkward's per-call overhead; None for any other layout."""
+    if not isinstance(layout, ak.contents.ListOffsetArray):
+        return None
+    offsets = layout.offsets.data
+    if not isinstance(offsets, np.ndarray):
+        return None
+    start, stop = int(offsets[0]), int(offsets[-1])
+    content = layout.content
+    data = _numpy_buffer(content)
+    if data is not None:
+        return np.diff(offsets).astype(np.int64), data[start:stop]
+    if type(content) is ak.contents.IndexedArray and isinstance(content.index.data, np.ndarray):
+        data = _numpy_buffer(content.content)
+        if data is not None:
+            return np.diff(offsets).astype(np.int64), data[content.index.data[start:stop]]
+    return None
+
+
 def _flat_column(array: Any, name: str, group: str) -> tuple[np.ndarray, np.ndarray]:
     """(counts per jet, flat float32 values) of a jagged (jets x var) or flat (jets) array."""
     if isinstance(array, np.ndarray) and array.ndim == 1:
         return np.ones(len(array), dtype=np.int64), array.astype(np.float32)
     array = ak.Array(array) if not isinstance(array, ak.Array) else array
+    direct = _direct_jagged(array.layout)
+    if direct is not None and direct[1].dtype.kind in "fiub":
+        return direct[0], direct[1].astype(np.float32)
+    if array.layout.is_option:  # a missing jet has no candidates
+        array = ak.fill_none(array, [], axis=0) if array.ndim == 2 else array
     if array.ndim == 1:
-        values = ak.fill_none(array, np.nan)
+        values = array
         counts = np.ones(len(array), dtype=np.int64)
     elif array.ndim == 2:
-        array = ak.fill_none(array, [], axis=0)
         counts = ak.to_numpy(ak.num(array, axis=1)).astype(np.int64)
-        values = ak.fill_none(ak.flatten(array, axis=1), np.nan)
+        values = ak.flatten(array, axis=1)
     else:
         raise ModelInputError(
             f"input group '{group}': variable '{name}' has {array.ndim} dimensions; "
             "expected jets x candidates"
         )
+    if values.layout.is_option:  # a missing value counts as NaN (replaced per config)
+        values = ak.fill_none(values, np.nan)
     try:
         flat = ak.to_numpy(values).astype(np.float32)
     except (TypeError, ValueError) as exc:

@@ -236,6 +236,8 @@ def parse_weaver_yaml(raw: Any, *, source: str = "<memory>") -> DataConfig:
             )
         length = _int(length, source, f"{name}.length")
         pad_mode = str(group.get("pad_mode", "constant")).lower()
+        if str(name).endswith("_mask") and pad_mode != "constant":
+            raise ConfigError(f"{source}: mask input '{name}' must use pad_mode 'constant'")
         entries = group.get("vars")
         if not isinstance(entries, list) or not entries:
             raise ConfigError(f"{source}: input '{name}' has no 'vars' list")

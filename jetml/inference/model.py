@@ -22,19 +22,16 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from jetml.errors import ConfigError, ModelInputError, ModelIntegrityError
 from jetml.inference import counters
 from jetml.inference.card import card_path_for, load_card
-from jetml.inference.integrity import (
-    external_data_files,
-    file_sha256,
-    parse_model,
-    read_model_bytes,
-)
+from jetml.inference.integrity import external_data_files, parse_model, read_model_bytes
 
-#: Rows per ``session.run`` call; chosen from ``benchmarks/bench_inference.py`` (throughput of
-#: the DeepAK8-size model is flat from ~64 rows upward while memory keeps growing).
+#: Rows per ``session.run`` call, chosen from ``benchmarks/bench_inference.py``: the small dense
+#: model reaches its best throughput at 256 rows (15-18x batch 1; 1024+ rows spill out of cache),
+#: while the convolution-bound DeepAK8 model is within noise of its best from 16 rows upward.
 DEFAULT_BATCH_SIZE = 256
 
 CPU = "CPUExecutionProvider"
@@ -60,6 +57,18 @@ _ONNX_TO_NUMPY = {
     "tensor(uint8)": np.dtype(np.uint8),
     "tensor(bool)": np.dtype(np.bool_),
 }
+
+# What onnxruntime raises for a model it cannot load or inputs it cannot run.
+_ORT_ERRORS: tuple[type[Exception], ...] = (
+    ort_state.Fail,
+    ort_state.InvalidArgument,
+    ort_state.InvalidGraph,
+    ort_state.InvalidProtobuf,
+    ort_state.NoSuchFile,
+    ort_state.NotImplemented,
+    ort_state.RuntimeException,
+    ort_state.EPFail,
+)
 
 _SESSION_LOCK = threading.Lock()
 _SESSIONS: dict[tuple[Any, ...], ort.InferenceSession] = {}
@@ -224,7 +233,7 @@ class OnnxModel:
         source: str | bytes = str(self.path) if has_external else data
         try:
             session = ort.InferenceSession(source, options, providers=list(self.providers))
-        except Exception as exc:  # ORT raises its own exception types for malformed graphs
+        except _ORT_ERRORS as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelIntegrityError(f"{self.path}: onnxruntime cannot load it ({first})") from exc
         missing = [p for p in self.providers if p not in session.get_providers()]
@@ -331,7 +340,16 @@ class OnnxModel:
         start_time = time.perf_counter()
         for start in range(0, rows, step):
             feed = {k: v[start : start + step] for k, v in arrays.items()}
-            pieces.append(session.run(names, feed))
+            try:
+                pieces.append(session.run(names, feed))
+            except _ORT_ERRORS as exc:
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                stop = min(start + step, rows)
+                shapes = {k: v.shape[1:] for k, v in feed.items()}
+                raise ModelInputError(
+                    f"model {self.label}: onnxruntime rejected rows {start}-{stop} "
+                    f"(per-row shapes {shapes}): {message}"
+                ) from exc
         elapsed = time.perf_counter() - start_time
         counters.record(self.label, calls=1, rows=rows, batches=len(pieces), run_seconds=elapsed)
         if len(pieces) == 1:
@@ -339,8 +357,3 @@ class OnnxModel:
         return {
             name: np.concatenate([p[i] for p in pieces], axis=0) for i, name in enumerate(names)
         }
-
-
-def model_sha256(path: str | Path) -> str:
-    """sha256 of a model file (what a model card records)."""
-    return file_sha256(path)
