@@ -351,6 +351,7 @@ def main() -> None:
         rates: dict[str, float] = {}
         results: dict[str, RunResult] = {}
         all_rates: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+        runs: dict[str, list[RunResult]] = {"a": [], "b": [], "c": []}
         for _ in range(args.rounds):
             for label, tagger in (
                 ("a", jetml_tagger),
@@ -359,6 +360,7 @@ def main() -> None:
             ):
                 rate, result = timed_run(fileset, tagger, options)
                 all_rates[label].append(rate)
+                runs[label].append(result)
                 if rate > rates.get(label, 0.0):
                     rates[label], results[label] = rate, result
         print(
@@ -397,7 +399,16 @@ def main() -> None:
             f"chunk work only (no executor start-up, imports, scheduling): (a)/(b) = "
             f"{work['b'] / work['a']:.2f}, (a)/(c) = {work['c'] / work['a']:.2f}"
         )
+        # CPU seconds of the chunk work in the workers: insensitive to other load on the machine.
+        cpu = {label: min(r.output["chunk_cpu_seconds"] for r in runs[label]) for label in runs}
         n_events = results["a"].processed_events
+        print(
+            f"events per CPU-second of chunk work: (a) {n_events / cpu['a']:.0f}, "
+            f"(b) {n_events / cpu['b']:.0f}, (c) {n_events / cpu['c']:.0f}; "
+            f"(a)/(b) = {cpu['b'] / cpu['a']:.2f}, (a)/(c) = {cpu['c'] / cpu['a']:.2f}; "
+            f"(c) - (a) = {cpu['c'] - cpu['a']:.3f} CPU-s vs {chunks} x session cost "
+            f"{chunks * session_load:.3f} s"
+        )
         extra = n_events / rates["c"] - n_events / rates["a"]
         print(
             f"(c) takes {extra:.3f} s longer than (a); {chunks} chunks x (session creation "

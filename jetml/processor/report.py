@@ -80,6 +80,9 @@ def timing_json(result: RunResult) -> dict[str, Any]:
         "workers": result.workers,
         "wall_seconds": result.wall_seconds,
         "chunk_seconds": float(result.output["chunk_seconds"]),
+        # CPU seconds of the same work: much below chunk_seconds means the workers waited for
+        # a core (an overloaded machine), not that jetml was slow.
+        "chunk_cpu_seconds": float(result.output["chunk_cpu_seconds"]),
         "processed_events": result.processed_events,
         "events_per_second": (
             result.processed_events / result.wall_seconds if result.wall_seconds > 0 else 0.0
