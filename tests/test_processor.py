@@ -163,6 +163,10 @@ def test_run_writes_warnings_timing_and_plots(real_run: tuple[Path, str, str]) -
     warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
     assert warnings[0].startswith("warning: tagger pf_toy skipped on 1 file(s): needs PF cand")
+    assert (
+        "nano_tt_v15.root: missing PFCands_pt, PFCands_eta, PFCands_phi, FatJetPFCands_jetIdx "
+        "and 1 more (full list in " in warnings[0]
+    )
     timing = json.loads((out / "timing.json").read_text())
     assert timing["processed_events"] == 210 and timing["executor"] == "iterative"
     rows = {row["tagger"]: row for row in timing["taggers"]}
