@@ -1,4 +1,4 @@
-"""``jetml run``: outputs on the real CMS files, input resolution, tagger and executor errors."""
+"""``jetml run``: input resolution, tagger and executor errors (outputs: test_processor.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import processor_taggers as toy
 import pytest
-from coffea.util import load
 
 from jetml.cli import main
 from jetml.errors import ConfigError, ExecutorError, InputFileError
@@ -16,7 +15,6 @@ from jetml.processor.executors import open_executor
 from jetml.taggers.registry import resolve_taggers
 
 TAGGERS_SPEC = "processor_taggers:all_taggers"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,59 +24,6 @@ def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
         patch.setenv(toy.MODELS_ENV, str(folder))
         toy.models_dir()
         yield folder
-
-
-def test_run_on_real_files_writes_every_output(
-    cms_nano: Path, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    files = [str(cms_nano / name) for name in ("pfnano.root", "nano_tt_v15.root")]
-    files.append(str(cms_nano / "nano_dy_empty.root"))
-    out = tmp_path / "out"
-    argv = ["run", *files, "--taggers", TAGGERS_SPEC, "--out", str(out), "--no-progress"]
-    assert main(argv) == 0
-    captured = capsys.readouterr()
-    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1
-    assert warnings[0].startswith("warning: tagger pf_toy skipped on 1 file(s): needs PF cand")
-    assert "nano_tt_v15.root: missing PFCands_pt" in warnings[0]
-
-    hists = load(out / "hists.coffea")
-    assert set(hists) == {"pfnano", "nano_tt_v15", "nano_dy_empty"}
-    assert hists["pfnano"]["pf_toy_probA"].sum(flow=True) == 24
-    assert all(h.sum(flow=True) == 0 for h in hists["nano_dy_empty"].values())
-
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["events"] == {"pfnano": 10, "nano_tt_v15": 200, "nano_dy_empty": 0}
-    assert summary["skipped_chunks"] == []
-    assert list(summary["skipped_taggers"]) == ["pf_toy"]
-
-    timing = json.loads((out / "timing.json").read_text())
-    assert timing["processed_events"] == 210 and timing["executor"] == "iterative"
-    rows = {row["tagger"]: row for row in timing["taggers"]}
-    assert set(rows) == {"pf_toy", "jet_toy", "breg_toy"}
-    assert rows["pf_toy"]["events"] == 10 and rows["breg_toy"]["events"] == 210
-    for row in rows.values():
-        assert row["ms_per_event"] > 0 and row["jets_per_s"] > 0 and 0 < row["share"] < 1
-        assert row["seconds"] == pytest.approx(
-            row["read_s"] + row["build_s"] + row["ort_s"] + row["fill_s"]
-        )
-    assert sum(row["share"] for row in rows.values()) < 1
-
-    markdown = (out / "timing.md").read_text()
-    assert markdown in captured.out
-    for name in rows:
-        assert f"| {name} |" in markdown
-
-    for name in (
-        "pf_toy_probA",
-        "pf_toy_probA_vs_mass",
-        "pf_toy_probA_vs_cms",
-        "jet_toy_score",
-        "breg_toy_correction",
-        "breg_toy_response",
-    ):
-        png = out / "plots" / f"{name}.png"
-        assert png.read_bytes()[:8] == PNG_MAGIC, name
 
 
 def test_inputs_from_globs_and_fileset_json(cms_nano: Path, tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
-"""TaggerProcessor on the real CMS files: scores, skipped taggers, empty files, histograms."""
+"""TaggerProcessor and ``jetml run`` on the real CMS files: scores, skipped taggers, empty
+files, histograms, timing table and plots."""
 
 from __future__ import annotations
 
-import math
+import contextlib
+import io
+import json
 from pathlib import Path
 
 import awkward as ak
@@ -11,11 +14,16 @@ import onnx
 import processor_taggers as toy
 import pytest
 import uproot
+from coffea.util import load
 from onnx import numpy_helper
 
+from jetml.cli import main
 from jetml.errors import ConfigError
 from jetml.nanoaod import load_events
 from jetml.processor import RunOptions, TaggerProcessor, run_processor
+
+REAL_FILES = ("pfnano.root", "nano_tt_v15.root", "nano_dy_empty.root")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -92,58 +100,98 @@ def test_scores_attached_in_jet_order(cms_nano: Path, toy_models: Path) -> None:
         assert report[name]["read_s"] > 0 and report[name]["build_s"] >= 0
 
 
-def test_real_files_histograms_cutflow_and_skips(cms_nano: Path) -> None:
-    fileset = {
-        "pfnano": [str(cms_nano / "pfnano.root")],
-        "tt": [str(cms_nano / "nano_tt_v15.root")],
-        "empty": [str(cms_nano / "nano_dy_empty.root")],
+@pytest.fixture(scope="module")
+def real_run(cms_nano: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """``jetml run`` once on the three real files: (output folder, stdout, stderr)."""
+    files = [str(cms_nano / name) for name in REAL_FILES]
+    out = tmp_path_factory.mktemp("real_run")
+    argv = ["run", *files, "--taggers", "processor_taggers:all_taggers", "--out", str(out)]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main([*argv, "--no-progress"]) == 0
+    return out, stdout.getvalue(), stderr.getvalue()
+
+
+def test_real_files_histograms_cutflow_and_skips(
+    cms_nano: Path, real_run: tuple[Path, str, str]
+) -> None:
+    out = real_run[0]
+    hists = load(out / "hists.coffea")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["events"] == {"pfnano": 10, "nano_tt_v15": 200, "nano_dy_empty": 0}
+    # The PF-based tagger is skipped on plain NanoAOD only, naming the branches it lacks.
+    assert summary["skipped_taggers"] == {
+        "pf_toy": [
+            f"{cms_nano / 'nano_tt_v15.root'}: missing PFCands_pt, PFCands_eta, PFCands_phi, "
+            "FatJetPFCands_jetIdx, FatJetPFCands_pFCandsIdx"
+        ]
     }
-    result = run_processor(fileset, toy.all_taggers(), RunOptions(progress=False))
-    output = result.output
-    assert output["events"] == {"pfnano": 10, "tt": 200, "empty": 0}
-    # The PF-based tagger is skipped on plain NanoAOD only, with the branches it lacks.
-    assert output["skipped_taggers"]["pf_toy"] == {
-        (
-            str(cms_nano / "nano_tt_v15.root"),
-            "PFCands_pt, PFCands_eta, PFCands_phi, FatJetPFCands_jetIdx, FatJetPFCands_pFCandsIdx",
-        )
-    }
-    assert not output["skipped_taggers"]["jet_toy"] and not output["skipped_taggers"]["breg_toy"]
-    for dataset, name in (("pfnano", "pfnano.root"), ("tt", "nano_tt_v15.root")):
-        raw = uproot.open(cms_nano / name)["Events"].arrays(
+    for dataset in ("pfnano", "nano_tt_v15"):
+        raw = uproot.open(cms_nano / f"{dataset}.root")["Events"].arrays(
             ["FatJet_pt", "Jet_pt", "Jet_genJetIdx", "FatJet_hadronFlavour", "nGenJet"]
         )
-        cutflow = output["cutflow"][dataset]
-        hists = output["hists"][dataset]
+        cutflow = summary["cutflow"][dataset]
         assert cutflow["FatJet jets"] == ak.sum(ak.num(raw.FatJet_pt))
         assert cutflow["events with a FatJet"] == ak.sum(ak.num(raw.FatJet_pt) > 0)
         n_high = int(ak.sum(raw.FatJet_pt > 200))
         assert cutflow["jet_toy: jets evaluated"] == n_high
-        assert hists["jet_toy_score"].sum(flow=True) == n_high
-        assert hists["jet_toy_score_vs_mass"].sum(flow=True) == n_high
+        assert hists[dataset]["jet_toy_score"].sum(flow=True) == n_high
+        assert hists[dataset]["jet_toy_score_vs_mass"].sum(flow=True) == n_high
         # Score histograms are split by hadronFlavour truth.
         flavour = ak.flatten(raw.FatJet_hadronFlavour[raw.FatJet_pt > 200]).to_numpy()
-        label_counts = hists["jet_toy_score"].project("label")
+        label_counts = hists[dataset]["jet_toy_score"].project("label")
         for label, code in (("b", 5), ("c", 4), ("light", 0)):
             assert label_counts[label] == np.count_nonzero(flavour == code)
-        n_ak4 = int(ak.sum(raw.Jet_pt > 20))
-        assert cutflow["breg_toy: jets evaluated"] == n_ak4
+        assert cutflow["breg_toy: jets evaluated"] == int(ak.sum(raw.Jet_pt > 20))
         index = raw.Jet_genJetIdx[raw.Jet_pt > 20]
         matched = int(ak.sum((index >= 0) & (index < raw.nGenJet)))
-        response = hists["breg_toy_response"]
+        response = hists[dataset]["breg_toy_response"]
         assert response[{"pt": "raw"}].sum(flow=True) == matched
         assert response[{"pt": "jetml"}].sum(flow=True) == matched
-    pf_jets = output["cutflow"]["pfnano"]["FatJet jets"]
-    assert output["hists"]["pfnano"]["pf_toy_probA"].sum(flow=True) == pf_jets
-    assert output["hists"]["pfnano"]["pf_toy_probA_vs_cms"].sum(flow=True) == pf_jets
-    assert output["hists"]["tt"]["pf_toy_probA"].sum(flow=True) == 0
+    pf_jets = summary["cutflow"]["pfnano"]["FatJet jets"]
+    assert hists["pfnano"]["pf_toy_probA"].sum(flow=True) == pf_jets
+    assert hists["pfnano"]["pf_toy_probA_vs_cms"].sum(flow=True) == pf_jets
+    assert hists["nano_tt_v15"]["pf_toy_probA"].sum(flow=True) == 0
     # The empty file gives every histogram, all empty, and a zero cutflow.
-    assert set(output["hists"]["empty"]) == set(output["hists"]["pfnano"])
-    assert all(h.sum(flow=True) == 0 for h in output["hists"]["empty"].values())
-    assert all(value == 0 for value in output["cutflow"]["empty"].values())
-    for name, timing in output["timing"].items():
-        assert timing["jets"] > 0 and timing["ort_s"] > 0, name
-        assert math.isfinite(timing["build_s"]) and timing["fill_s"] > 0
+    assert set(hists["nano_dy_empty"]) == set(hists["pfnano"])
+    assert all(h.sum(flow=True) == 0 for h in hists["nano_dy_empty"].values())
+    assert all(value == 0 for value in summary["cutflow"]["nano_dy_empty"].values())
+
+
+def test_run_writes_warnings_timing_and_plots(real_run: tuple[Path, str, str]) -> None:
+    out, stdout, stderr = real_run
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: tagger pf_toy skipped on 1 file(s): needs PF cand")
+    assert (
+        "nano_tt_v15.root: missing PFCands_pt, PFCands_eta, PFCands_phi, FatJetPFCands_jetIdx "
+        "and 1 more (full list in " in warnings[0]
+    )
+    timing = json.loads((out / "timing.json").read_text())
+    assert timing["processed_events"] == 210 and timing["executor"] == "iterative"
+    rows = {row["tagger"]: row for row in timing["taggers"]}
+    assert set(rows) == {"pf_toy", "jet_toy", "breg_toy"}
+    assert rows["pf_toy"]["events"] == 10 and rows["breg_toy"]["events"] == 210
+    for row in rows.values():
+        assert row["ms_per_event"] > 0 and row["jets_per_s"] > 0 and 0 < row["share"] < 1
+        assert row["ort_s"] > 0 and row["read_s"] > 0 and row["fill_s"] > 0
+        assert row["seconds"] == pytest.approx(
+            row["read_s"] + row["build_s"] + row["ort_s"] + row["fill_s"]
+        )
+    assert sum(row["share"] for row in rows.values()) < 1
+    markdown = (out / "timing.md").read_text()
+    assert markdown in stdout
+    for name in rows:
+        assert f"| {name} |" in markdown
+    for name in (
+        "pf_toy_probA",
+        "pf_toy_probA_vs_mass",
+        "pf_toy_probA_vs_cms",
+        "jet_toy_score",
+        "breg_toy_correction",
+        "breg_toy_response",
+    ):
+        assert (out / "plots" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC, name
 
 
 def test_only_empty_file_gives_valid_empty_output(cms_nano: Path) -> None:
@@ -167,3 +215,14 @@ def test_bad_processor_configuration() -> None:
 
     with pytest.raises(ConfigError, match="collection 'Tau'"):
         TaggerProcessor([TauTagger()])
+
+
+def test_tagger_returning_wrong_number_of_scores_is_refused(cms_nano: Path) -> None:
+    class ShortTagger(toy.JetToyTagger):
+        def evaluate(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
+            return {"score": super().evaluate(events, mask)["score"][:-1]}
+
+    events = load_events(cms_nano / "pfnano.root")
+    n_high = int(ak.sum(events.FatJet.pt > 200))
+    with pytest.raises(ValueError, match=f"expected one per selected jet \\({n_high}\\)"):
+        TaggerProcessor([ShortTagger()]).apply_taggers(events)

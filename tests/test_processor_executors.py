@@ -11,6 +11,7 @@ import processor_taggers as toy
 import pytest
 
 from jetml.processor import RunOptions, RunResult, run_processor
+from jetml.processor.report import sessions_per_process
 
 CHUNKSIZE = 5
 N_MODELS = 3
@@ -63,4 +64,7 @@ def test_executors_agree_bitwise_and_share_sessions(cms_nano: Path) -> None:
         assert os.getpid() not in {pid for _, pid in result.output["processes"]}
         assert 1 <= result.worker_processes <= 2
         assert result.sessions_created == N_MODELS * result.worker_processes
+        per_process = sessions_per_process(result)
+        assert len(per_process) == result.worker_processes
+        assert set(per_process.values()) == {N_MODELS}
         assert len(result.chunks) > result.worker_processes

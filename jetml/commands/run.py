@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from jetml.processor.chunks import resolve_inputs
-    from jetml.processor.report import run_summary, timing_markdown, write_outputs
+    from jetml.processor.report import timing_markdown, write_outputs
     from jetml.processor.runner import RunOptions, run_processor
     from jetml.taggers.registry import resolve_taggers
 
@@ -67,13 +67,17 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     result = run_processor(fileset, taggers, options)
-    summary = run_summary(result)
-    by_name = {tagger.name: tagger for tagger in taggers}
-    for name, entries in summary["skipped_taggers"].items():
-        why = "needs PF candidates (PFNano); " if by_name[name].uses_pf_candidates else ""
+    for tagger in taggers:
+        entries = sorted(result.output["skipped_taggers"][tagger.name])
+        if not entries:
+            continue
+        why = "needs PF candidates (PFNano); " if tagger.uses_pf_candidates else ""
+        files = "; ".join(
+            f"{path}: missing {_shorten(missing.split(', '))}" for path, missing in entries
+        )
         console.print(
-            f"[yellow]warning:[/] tagger {name} skipped on {len(entries)} file(s): {why}"
-            f"{'; '.join(entries)}",
+            f"[yellow]warning:[/] tagger {tagger.name} skipped on {len(entries)} file(s): "
+            f"{why}{files} (full list in {args.out / 'summary.json'})",
             highlight=False,
             soft_wrap=True,
         )
@@ -83,3 +87,9 @@ def run(args: argparse.Namespace) -> int:
     print(timing_markdown(result), end="")
     print(f"outputs written to {args.out}")
     return 0
+
+
+def _shorten(branches: list[str], keep: int = 4) -> str:
+    """The first ``keep`` branch names, then how many more."""
+    shown = ", ".join(branches[:keep])
+    return f"{shown} and {len(branches) - keep} more" if len(branches) > keep else shown

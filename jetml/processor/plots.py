@@ -34,7 +34,8 @@ def write_plots(
             for suffix in ("vs_mass", "vs_cms"):
                 name = f"{key}_{suffix}"
                 if name in summed:
-                    written.append(_plot_2d(summed[name], name, out_dir / f"{name}.png"))
+                    xlabel = f"jetml {tagger.name} {score}"
+                    written.append(_plot_2d(summed[name], xlabel, out_dir / f"{name}.png"))
         response = f"{tagger.name}_response"
         if response in summed:
             written.append(_plot_response(summed[response], tagger, out_dir / f"{response}.png"))
@@ -74,10 +75,11 @@ def _plot_labels(histogram: hist.Hist, tagger: Tagger, score: str, path: Path) -
     return _finish(fig, ax, path)
 
 
-def _plot_2d(histogram: hist.Hist, title: str, path: Path) -> Path:
+def _plot_2d(histogram: hist.Hist, xlabel: str, path: Path) -> Path:
+    """Jets per bin of (score, other); empty bins left blank."""
     fig, ax = plt.subplots()
-    mplhep.hist2dplot(histogram, ax=ax)
-    ax.set_title(title, fontsize="small", loc="right", pad=30)
+    mplhep.hist2dplot(histogram, ax=ax, cmin=1)
+    ax.set_xlabel(xlabel)
     return _finish(fig, ax, path)
 
 

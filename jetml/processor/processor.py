@@ -89,6 +89,7 @@ class TaggerProcessor(processor.ProcessorABC):
                 for tagger in self.taggers
             },
             "chunk_seconds": 0.0,
+            "chunk_cpu_seconds": 0.0,
             "processes": set(),
             "sessions": set(),
             "skipped_taggers": {tagger.name: set() for tagger in self.taggers},
@@ -191,6 +192,7 @@ class TaggerProcessor(processor.ProcessorABC):
     def process(self, events: ak.Array) -> dict[str, Any]:
         """One chunk: apply the taggers, fill histograms, cutflow and counters."""
         chunk_started = time.perf_counter()
+        cpu_started = time.process_time()
         metadata = getattr(events, "metadata", None) or {}
         dataset = metadata.get("dataset", DEFAULT_DATASET)
         filename = str(metadata.get("filename", "?"))
@@ -223,6 +225,7 @@ class TaggerProcessor(processor.ProcessorABC):
             cutflow[f"{tagger.name}: jets evaluated"] = n_jets
         output["sessions"] = sessions_since(sessions_before)
         output["chunk_seconds"] = time.perf_counter() - chunk_started
+        output["chunk_cpu_seconds"] = time.process_time() - cpu_started
         return output
 
     def _fill(

@@ -60,7 +60,17 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         },
         "worker_processes": result.worker_processes,
         "sessions_created": result.sessions_created,
+        "sessions_per_process": sessions_per_process(result),
     }
+
+
+def sessions_per_process(result: RunResult) -> dict[str, int]:
+    """``host:pid`` -> ONNX Runtime sessions it created during the run (0 for a process that
+    already held them, e.g. the driver of an iterative run that ran before)."""
+    counts = {f"{host}:{pid}": 0 for host, pid in result.output["processes"]}
+    for host, pid, _model, _serial in result.output["sessions"]:
+        counts[f"{host}:{pid}"] = counts.get(f"{host}:{pid}", 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def timing_json(result: RunResult) -> dict[str, Any]:
@@ -70,6 +80,9 @@ def timing_json(result: RunResult) -> dict[str, Any]:
         "workers": result.workers,
         "wall_seconds": result.wall_seconds,
         "chunk_seconds": float(result.output["chunk_seconds"]),
+        # CPU seconds of the same work: much below chunk_seconds means the workers waited for
+        # a core (an overloaded machine), not that jetml was slow.
+        "chunk_cpu_seconds": float(result.output["chunk_cpu_seconds"]),
         "processed_events": result.processed_events,
         "events_per_second": (
             result.processed_events / result.wall_seconds if result.wall_seconds > 0 else 0.0

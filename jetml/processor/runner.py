@@ -61,9 +61,12 @@ class RunResult:
 
     @property
     def workers(self) -> int:
-        """Requested worker count (1 for the iterative executor)."""
+        """Worker count: 1 for the iterative executor, the processes seen on an external Dask
+        cluster, otherwise the requested count (default one per core)."""
         if self.options.executor == "iterative":
             return 1
+        if self.options.scheduler is not None:
+            return self.worker_processes
         return self.options.workers or default_workers()
 
 
