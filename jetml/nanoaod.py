@@ -7,6 +7,7 @@ names the file and the cause, before coffea sees the file.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from coffea.nanoevents import NanoAODSchema, NanoEventsFactory, PFNanoAODSchema
 from jetml.errors import InputFileError
 
 EVENTS_TREE = "Events"
+ROOT_HEADER_BYTES = 20
 # PFNano stores the full PF candidate collection (with track variables) as ``PFCands``;
 # plain NanoAOD v15 has a thin ``PFCand`` without tracks, which NanoAODSchema handles.
 PFNANO_COUNTER = "nPFCands"
@@ -41,21 +43,24 @@ def open_events_tree(path: str | os.PathLike[str]) -> uproot.TTree:
         raise InputFileError(f"{path}: not a regular file")
     try:
         with path.open("rb") as handle:
-            magic = handle.read(4)
+            header = handle.read(ROOT_HEADER_BYTES)
     except OSError as error:
         raise InputFileError(f"{path}: cannot be read ({error.strerror})") from error
-    if magic != b"root":
-        raise InputFileError(f"{path}: not a ROOT file (first bytes {magic!r}, expected b'root')")
+    if header[:4] != b"root":
+        raise InputFileError(
+            f"{path}: not a ROOT file (first bytes {header[:4]!r}, expected b'root')"
+        )
+    size = path.stat().st_size
+    recorded_end = _recorded_end(header)
+    if recorded_end is None or size < recorded_end:
+        raise InputFileError(
+            f"{path}: truncated ROOT file ({size} bytes on disk, header records "
+            f"{recorded_end if recorded_end is not None else 'an incomplete header'})"
+        )
     try:
         root_file = uproot.open(path)
-        recorded_end = int(root_file.file.fEND)
     except Exception as error:
         raise InputFileError(f"{path}: corrupt ROOT file ({_one_line(error)})") from error
-    size = path.stat().st_size
-    if size < recorded_end:
-        raise InputFileError(
-            f"{path}: truncated ROOT file ({size} bytes on disk, header records {recorded_end})"
-        )
     try:
         classes = root_file.classnames()
     except Exception as error:
@@ -65,6 +70,21 @@ def open_events_tree(path: str | os.PathLike[str]) -> uproot.TTree:
         listing = ", ".join(f"{name} [{kind}]" for name, kind in sorted(contents.items()))
         raise InputFileError(f"{path}: no '{EVENTS_TREE}' TTree (contents: {listing or 'none'})")
     return root_file[EVENTS_TREE]
+
+
+def _recorded_end(header: bytes) -> int | None:
+    """The file length (``fEND``) a ROOT file header records, or None if the header is cut.
+
+    Header layout: b"root", fVersion (int32), fBEGIN (int32), then fEND as int32, or int64 when
+    fVersion >= 1000000 (files larger than 2 GB). Checked before uproot so that a file cut
+    anywhere is reported as truncated rather than as a failed read deep inside uproot.
+    """
+    if len(header) < 16:
+        return None
+    version = struct.unpack(">i", header[4:8])[0]
+    if version >= 1_000_000:
+        return struct.unpack(">q", header[12:20])[0] if len(header) >= 20 else None
+    return struct.unpack(">i", header[12:16])[0]
 
 
 def is_pfnano(tree: uproot.TTree) -> bool:

@@ -82,12 +82,22 @@ def test_cli_prints_table(cms_nano: Path, capsys: pytest.CaptureFixture[str]) ->
 # --- bad input: one line naming the file and the cause, exit code 2 ---------------------------
 
 
+def _cut_copy(source: Path, destination: Path, fraction: float) -> Path:
+    data = source.read_bytes()
+    destination.write_bytes(data[: int(len(data) * fraction)])
+    return destination
+
+
 @pytest.fixture
-def truncated_file(cms_nano: Path, tmp_path: Path) -> Path:
-    data = (cms_nano / "pfnano.root").read_bytes()
-    path = tmp_path / "truncated.root"
-    path.write_bytes(data[: len(data) - 1000])  # small cut: uproot alone still opens this
-    return path
+def truncated_half(cms_nano: Path, tmp_path: Path) -> Path:
+    """Cut in the middle: uproot itself fails while reading the directory."""
+    return _cut_copy(cms_nano / "pfnano.root", tmp_path / "half.root", 0.5)
+
+
+@pytest.fixture
+def truncated_end(cms_nano: Path, tmp_path: Path) -> Path:
+    """Cut in the last kilobytes: uproot alone still opens and reads this file."""
+    return _cut_copy(cms_nano / "pfnano.root", tmp_path / "end.root", 0.9995)
 
 
 @pytest.fixture
@@ -112,7 +122,8 @@ def text_file(tmp_path: Path) -> Path:
     [
         ("missing", "no such file"),
         ("text_file", "not a ROOT file"),
-        ("truncated_file", "truncated ROOT file"),
+        ("truncated_half", "truncated ROOT file"),
+        ("truncated_end", "truncated ROOT file"),
         ("no_events_file", "no 'Events' TTree (contents: Runs [TTree])"),
     ],
 )
