@@ -15,6 +15,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from jetml.samples.fourmomenta import CartesianKinematics
 from jetml.samples.generator import silenced_stdout
 from jetml.samples.softdrop import soft_drop_batch
 
@@ -23,7 +24,7 @@ _RECLUSTER_RADIUS = 10.0
 
 
 @dataclass(frozen=True)
-class Jets:
+class Jets(CartesianKinematics):
     """Jets of a batch, flat (one row per jet, pT-ordered within each event) with event offsets.
 
     ``constituents`` are flat rows into the clustered inputs, grouped per jet by
@@ -47,23 +48,6 @@ class Jets:
     def n_constituents(self) -> np.ndarray:
         """Constituents per jet."""
         return np.diff(self.constituent_offsets)
-
-    @property
-    def pt(self) -> np.ndarray:
-        return np.hypot(self.px, self.py)
-
-    @property
-    def eta(self) -> np.ndarray:
-        return np.arcsinh(self.pz / np.maximum(self.pt, 1e-12))
-
-    @property
-    def phi(self) -> np.ndarray:
-        return np.arctan2(self.py, self.px)
-
-    @property
-    def mass(self) -> np.ndarray:
-        m2 = self.energy**2 - self.px**2 - self.py**2 - self.pz**2
-        return np.sqrt(np.maximum(m2, 0.0))
 
     @property
     def event_of_jet(self) -> np.ndarray:

@@ -20,11 +20,12 @@ from jetml.samples.ancestry import (
     nearest_ancestor,
 )
 from jetml.samples.detector import PION_MASS, DetectorModel, PFCandidates
+from jetml.samples.fourmomenta import CartesianKinematics
 from jetml.samples.generator import EventRecord
 
 
 @dataclass(frozen=True)
-class SecondaryVertices:
+class SecondaryVertices(CartesianKinematics):
     """Reconstructed SVs of a batch, flat with event offsets (NanoAOD ``SV`` columns)."""
 
     offsets: np.ndarray
@@ -43,23 +44,6 @@ class SecondaryVertices:
     dlen: np.ndarray
     dlen_sig: np.ndarray
     p_angle: np.ndarray
-
-    @property
-    def pt(self) -> np.ndarray:
-        return np.hypot(self.px, self.py)
-
-    @property
-    def eta(self) -> np.ndarray:
-        return np.arcsinh(self.pz / np.maximum(self.pt, 1e-12))
-
-    @property
-    def phi(self) -> np.ndarray:
-        return np.arctan2(self.py, self.px)
-
-    @property
-    def mass(self) -> np.ndarray:
-        m2 = self.energy**2 - self.px**2 - self.py**2 - self.pz**2
-        return np.sqrt(np.maximum(m2, 0.0))
 
 
 def find_vertices(
