@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import processor_taggers as toy
 import pytest
 
 from jetml.cli import main
@@ -17,13 +16,7 @@ from jetml.taggers.registry import resolve_taggers
 TAGGERS_SPEC = "processor_taggers:all_taggers"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("toy_models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(toy.MODELS_ENV, str(folder))
-        toy.models_dir()
-        yield folder
+pytestmark = pytest.mark.usefixtures("toy_models")
 
 
 def test_inputs_from_globs_and_fileset_json(cms_nano: Path, tmp_path: Path) -> None:

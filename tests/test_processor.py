@@ -26,13 +26,7 @@ REAL_FILES = ("pfnano.root", "nano_tt_v15.root", "nano_dy_empty.root")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("toy_models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(toy.MODELS_ENV, str(folder))
-        toy.models_dir()
-        yield folder
+pytestmark = pytest.mark.usefixtures("toy_models")
 
 
 def _reference_pf_toy(path: Path, models: Path) -> list[list[float]]:

@@ -17,13 +17,7 @@ CHUNKSIZE = 5
 N_MODELS = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("toy_models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(toy.MODELS_ENV, str(folder))
-        toy.models_dir()
-        yield folder
+pytestmark = pytest.mark.usefixtures("toy_models")
 
 
 def assert_same_output(result: RunResult, reference: RunResult) -> None:

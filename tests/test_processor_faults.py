@@ -24,13 +24,7 @@ TAGGERS_SPEC = "processor_taggers:all_taggers"
 CHUNKSIZE = 5
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("toy_models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(toy.MODELS_ENV, str(folder))
-        toy.models_dir()
-        yield folder
+pytestmark = pytest.mark.usefixtures("toy_models")
 
 
 @pytest.fixture(scope="module")
