@@ -161,7 +161,7 @@ def fit_adversarial(
             adversary_opt.zero_grad()
             adv_loss.backward()
             adversary_opt.step()
-            return float(adv_loss)
+            return float(adv_loss.detach())
 
         def combined(inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> torch.Tensor:
             class_loss, adv_loss = model.losses(
@@ -202,7 +202,7 @@ def fit_adversarial(
                     classifier_opt.step()
                     for _ in range(adversarial.adversary_steps):
                         adversary_step(hidden, idx)
-                    running += float(loss) * len(index)
+                    running += float(loss.detach()) * len(index)
                     rows += len(index)
                     progress.update(task, advance=1, loss=running / rows)
                 model.eval()

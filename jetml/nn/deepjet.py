@@ -10,7 +10,9 @@ Architecture (arXiv:2008.10519; CMS-DP-2017-013; the Keras "model_deepFlavourRef
   ``go_backwards=True``, so the most displaced candidate is read last): 150 units for charged, 50
   for neutral and SV candidates; the final hidden state is kept;
 * concatenated with the batch-normalised global features, a dense layer of 200 units then seven of
-  100 (ReLU, dropout), and 6 softmax outputs :data:`DEEPJET_CLASSES`.
+  100 (ReLU, dropout), and 6 softmax outputs :data:`DEEPJET_CLASSES`. The dense layers start from
+  He initialisation: with torch's default the signal fades through the eight-layer stack and
+  training stalls for many epochs.
 
 Inputs follow the weaver convention ``(batch, n_vars, length)``: ``global`` ``(15, 1)``, ``cpf``
 ``(16, 25)``, ``npf`` ``(6, 25)``, ``sv`` ``(12, 4)`` (CMSSW's ONNX model takes ``(25, 16)``, the
@@ -106,6 +108,10 @@ class DeepJet(TaggerNet):
             previous = units
         self.dense = nn.Sequential(*dense)
         self.head = nn.Linear(previous, len(DEEPJET_CLASSES))
+        for layer in self.dense:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
 
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         return dict(self._shapes)

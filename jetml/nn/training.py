@@ -183,7 +183,7 @@ def fit(
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
-                    running += float(loss) * len(index)
+                    running += float(loss.detach()) * len(index)
                     rows += len(index)
                     progress.update(task, advance=1, loss=running / rows)
                 model.eval()
