@@ -70,9 +70,10 @@ class AdversarialConfig:
     mass_edges: tuple[float, ...] = DEFAULT_MASS_EDGES
     background_classes: tuple[int, ...] = (12, 13, 14, 15, 16)
     """Class indices whose jets the adversary sees (DeepAK8's QCD classes by default)."""
-    adversary_steps: int = 1
-    """Adversary updates per classifier update."""
-    pretrain_epochs: int = 1
+    adversary_steps: int = 5
+    """Adversary updates per classifier update: the adversary must stay near its optimum, else
+    maximising its loss rewards making it confidently wrong (anti-correlation) instead of blind."""
+    pretrain_epochs: int = 2
     """Epochs training the adversary alone on the frozen initial classifier before alternating."""
     adversary_learning_rate: float = 1e-3
 
@@ -164,7 +165,7 @@ def fit_adversarial(
             return float(adv_loss.detach())
 
         def combined(inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> torch.Tensor:
-            class_loss, adv_loss = model.losses(
+            class_loss, adv_loss, _ = model.losses(
                 inputs, val_y[index], val_bins[index], val_bkg[index]
             )
             return class_loss - lam * adv_loss
