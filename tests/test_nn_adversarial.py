@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
-from jetml.nn.data import ArrayDataset  # noqa: E402
-from jetml.nn.deepak8 import DeepAK8  # noqa: E402
-from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins  # noqa: E402
-from jetml.nn.metrics import roc_auc  # noqa: E402
-from jetml.nn.training import TrainConfig, fit, predict  # noqa: E402
+import torch
+
+from jetml.nn.data import ArrayDataset
+from jetml.nn.deepak8 import DeepAK8
+from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
+from jetml.nn.metrics import roc_auc
+from jetml.nn.training import TrainConfig, fit, predict
 
 torch.set_num_threads(1)
 SIGNAL, QCD = 0, 1

@@ -5,17 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
-from jetml.nn.base import TaggerNet  # noqa: E402
-from jetml.nn.bregression import BRegression  # noqa: E402
-from jetml.nn.data import ArrayDataset  # noqa: E402
-from jetml.nn.deepak8 import DeepAK8  # noqa: E402
-from jetml.nn.deepdoublex import DeepDoubleX  # noqa: E402
-from jetml.nn.deepjet import DeepJet  # noqa: E402
-from jetml.nn.deeptau import DeepTau  # noqa: E402
-from jetml.nn.export import PARITY_TOLERANCE, check_parity, export_onnx  # noqa: E402
-from jetml.nn.training import TrainConfig, evaluate_loss, fit, to_tensors  # noqa: E402
+import torch
+
+from jetml.nn.base import TaggerNet
+from jetml.nn.bregression import BRegression
+from jetml.nn.data import ArrayDataset
+from jetml.nn.deepak8 import DeepAK8
+from jetml.nn.deepdoublex import DeepDoubleX
+from jetml.nn.deepjet import DeepJet
+from jetml.nn.deeptau import DeepTau
+from jetml.nn.export import PARITY_TOLERANCE, check_parity, export_onnx
+from jetml.nn.training import TrainConfig, evaluate_loss, fit, to_tensors
 
 torch.set_num_threads(1)
 
