@@ -16,7 +16,7 @@ from jetml.errors import JetmlError
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
 # Heavy imports (coffea, onnxruntime, pythia8mc) happen inside the command functions.
-COMMAND_MODULES: tuple[str, ...] = ("jetml.commands.inspect",)
+COMMAND_MODULES: tuple[str, ...] = ("jetml.commands.inspect", "jetml.commands.validate")
 
 
 def build_parser() -> argparse.ArgumentParser:
