@@ -16,7 +16,11 @@ from jetml.errors import JetmlError
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
 # Heavy imports (coffea, onnxruntime, pythia8mc) happen inside the command functions.
-COMMAND_MODULES: tuple[str, ...] = ("jetml.commands.inspect", "jetml.commands.validate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "jetml.commands.inspect",
+    "jetml.commands.generate",
+    "jetml.commands.validate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

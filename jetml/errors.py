@@ -25,3 +25,7 @@ class ModelInputError(JetmlError):
 
 class ModelIntegrityError(JetmlError):
     """A model file is missing, is not ONNX, or does not match its recorded sha256."""
+
+
+class OutputFileError(JetmlError):
+    """An output file exists (without overwrite), or its location is not writable."""
