@@ -19,6 +19,7 @@ from jetml.errors import JetmlError
 COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.inspect",
     "jetml.commands.generate",
+    "jetml.commands.crosscheck",
     "jetml.commands.validate",
 )
 

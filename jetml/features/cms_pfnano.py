@@ -1,0 +1,462 @@
+"""CMS ``pfcand_*`` / ``sv_*`` tagger inputs computed from PFNano branches, as CMSSW computes them.
+
+CMSSW builds the inputs of ParticleNet-AK8 (and DeepAK8) in ``DeepBoostedJetTagInfoProducer``
+from MiniAOD packed candidates. PFNano stores those candidates (``PFCands``), the jet-candidate
+links (``FatJetPFCands``) and the jet-SV links (``FatJetSVs``), so the same inputs can be rebuilt
+column-wise. The conventions reproduced here (facts read from the CMSSW source):
+
+* candidates are the jet daughters with PUPPI weight >= 0.01, sorted by their *unweighted* pT,
+  descending (``pfParticleNetTagInfos`` sets ``use_puppiP4 = False``);
+* ``etarel = sign(eta_jet) * (eta - eta_jet)`` with ``sign = +1`` only for ``eta_jet > 0``;
+  ``phirel`` is ``reco::deltaPhi`` in [-pi, pi];
+* candidates without track details (all neutrals, and charged ones below the MiniAOD track
+  threshold) get ``normchi2 = 999``, ``dzsig = dxysig = 0``, ``quality = 0`` and all ``btag*``
+  set to 0. PFNano writes ``-1`` for their ``dz``/``d0``/errors/``trkChi2``; those ``-1`` are
+  never fed. A neutral candidate's packed ``dz``/``dxy`` is exactly 0 (its vertex is the primary
+  vertex); a charged one without track details has a packed ``dz``/``dxy`` in MiniAOD that PFNano
+  does not keep, so 0 is used for it (documented difference, see ``docs/cms_models.md``);
+* ``normchi2 = floor(track normalised chi2)``;
+* SVs are all secondary vertices within dR < R of the jet axis, sorted by 2D flight-distance
+  significance, descending: exactly the rows and order PFNano writes in ``FatJetSVs``;
+* an SV's eta comes from the NanoAOD ``SV`` table when it is there (``sVIdx >= 0``). NanoAOD drops
+  SVs with 3D flight significance <= 3; for those it is rebuilt from the stored dR to the jet
+  (``deltaR`` stores ``dR - 0.5`` clipped to [-2, 0]), the stored ``phirel``, and the SV energy
+  (``enration * E_jet``), which fixes ``|eta|`` and so the sign of ``eta - eta_jet``.
+
+Infinities and NaN are left in place: the data config's ``replace_inf_value`` handles them, as
+CMSSW's ``catch_infs`` does. Everything is vectorised over the flattened candidate tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from jetml.errors import ConfigError, InputFileError
+
+MIN_PUPPI_WEIGHT = 0.01
+"""CMSSW ``min_puppi_wgt``: jet daughters with a smaller PUPPI weight are not fed."""
+NO_TRACK_NORMCHI2 = 999.0
+"""CMSSW's ``pfcand_normchi2`` for a candidate without a track."""
+JET_RADIUS = {"FatJet": 0.8, "Jet": 0.4}
+"""Jet radius per collection: CMSSW associates SVs within this dR of the jet axis."""
+
+
+@dataclass(frozen=True)
+class CmsVariable:
+    """One CMS input variable: its name, meaning, and the PFNano branch suffixes it reads.
+
+    ``candidate_fields`` are ``PFCands`` fields, ``link_fields`` fields of the jet-candidate or
+    jet-SV link table (``FatJetPFCands``/``FatJetSVs``), ``jet_fields`` fields of the jet
+    collection and ``sv_fields`` fields of the NanoAOD ``SV`` table.
+    """
+
+    name: str
+    doc: str
+    candidate_fields: tuple[str, ...] = ()
+    link_fields: tuple[str, ...] = ()
+    jet_fields: tuple[str, ...] = ()
+    sv_fields: tuple[str, ...] = ()
+
+
+def _pf(
+    name: str, doc: str, cand: Sequence[str] = (), link: Sequence[str] = (), jet=()
+) -> CmsVariable:
+    return CmsVariable(name, doc, tuple(cand), tuple(link), tuple(jet))
+
+
+_TRACK = ("trkChi2",)
+PFCAND_VARIABLES: dict[str, CmsVariable] = {
+    v.name: v
+    for v in (
+        _pf("pfcand_mask", "1 for every fed candidate"),
+        _pf("pfcand_pt_log_nopuppi", "log(pT), pT not PUPPI-weighted", ["pt"]),
+        _pf("pfcand_e_log_nopuppi", "log(E), E not PUPPI-weighted", ["pt", "eta", "mass"]),
+        _pf("pfcand_etarel", "sign(eta_jet) * (eta - eta_jet)", ["eta"], jet=["eta"]),
+        _pf("pfcand_phirel", "deltaPhi(candidate, jet)", ["phi"], jet=["phi"]),
+        _pf("pfcand_abseta", "|eta|", ["eta"]),
+        _pf("pfcand_charge", "electric charge", ["charge"]),
+        _pf("pfcand_isEl", "|pdgId| == 11", ["pdgId"]),
+        _pf("pfcand_isMu", "|pdgId| == 13", ["pdgId"]),
+        _pf("pfcand_isGamma", "|pdgId| == 22", ["pdgId"]),
+        _pf("pfcand_isChargedHad", "|pdgId| == 211", ["pdgId"]),
+        _pf("pfcand_isNeutralHad", "|pdgId| == 130", ["pdgId"]),
+        _pf("pfcand_VTX_ass", "PV association quality", ["pvAssocQuality"]),
+        _pf("pfcand_lostInnerHits", "lost inner hits", ["lostInnerHits"]),
+        _pf("pfcand_normchi2", "floor(track chi2/ndof); 999 without track", _TRACK),
+        _pf("pfcand_quality", "track quality mask; 0 without track", ["trkQuality"]),
+        _pf("pfcand_dz", "dz to the PV; 0 without track details", ["dz", "charge", *_TRACK]),
+        _pf("pfcand_dzsig", "dz / sigma(dz); 0 without track", ["dz", "dzErr", *_TRACK]),
+        _pf("pfcand_dxy", "dxy to the PV; 0 without track details", ["d0", "charge", *_TRACK]),
+        _pf("pfcand_dxysig", "dxy / sigma(dxy); 0 without track", ["d0", "d0Err", *_TRACK]),
+        _pf("pfcand_btagEtaRel", "track eta relative to the jet axis", link=["btagEtaRel"]),
+        _pf("pfcand_btagPtRatio", "track pT ratio to the jet", link=["btagPtRatio"]),
+        _pf("pfcand_btagPParRatio", "track p_parallel ratio", link=["btagPParRatio"]),
+        _pf("pfcand_btagSip3dVal", "signed 3D impact parameter", link=["btagSip3dVal"]),
+        _pf("pfcand_btagSip3dSig", "signed 3D IP significance", link=["btagSip3dSig"]),
+        _pf("pfcand_btagJetDistVal", "track-jet axis distance", link=["btagJetDistVal"]),
+    )
+}
+"""Candidate variables, in CMSSW's names, that :func:`cms_jet_variables` computes."""
+
+_SV_ETA_LINK = ("pt", "mass", "phirel", "deltaR", "enration", "sVIdx")
+_SV_ETA_JET = ("pt", "eta", "mass")
+SV_VARIABLES: dict[str, CmsVariable] = {
+    v.name: v
+    for v in (
+        CmsVariable("sv_mask", "1 for every SV"),
+        CmsVariable("sv_pt_log", "log(SV pT)", link_fields=("pt",)),
+        CmsVariable("sv_mass", "SV mass", link_fields=("mass",)),
+        CmsVariable(
+            "sv_etarel",
+            "sign(eta_jet) * (eta_SV - eta_jet)",
+            link_fields=_SV_ETA_LINK,
+            jet_fields=_SV_ETA_JET,
+            sv_fields=("eta",),
+        ),
+        CmsVariable("sv_phirel", "deltaPhi(SV, jet)", link_fields=("phirel",)),
+        CmsVariable(
+            "sv_abseta",
+            "|eta_SV|",
+            link_fields=_SV_ETA_LINK,
+            jet_fields=_SV_ETA_JET,
+            sv_fields=("eta",),
+        ),
+        CmsVariable("sv_ntracks", "number of SV tracks", link_fields=("ntracks",)),
+        CmsVariable("sv_normchi2", "SV chi2/ndof", link_fields=("normchi2",)),
+        CmsVariable("sv_dxy", "2D flight distance", link_fields=("dxy",)),
+        CmsVariable("sv_dxysig", "2D flight distance significance", link_fields=("dxysig",)),
+        CmsVariable("sv_d3d", "3D flight distance", link_fields=("d3d",)),
+        CmsVariable("sv_d3dsig", "3D flight distance significance", link_fields=("d3dsig",)),
+    )
+}
+"""Secondary-vertex variables, in CMSSW's names, that :func:`cms_jet_variables` computes."""
+
+CMS_VARIABLES: dict[str, CmsVariable] = {**PFCAND_VARIABLES, **SV_VARIABLES}
+"""The whole catalogue: every variable name :func:`cms_jet_variables` accepts."""
+
+_PFCAND_ALWAYS = ("pt", "puppiWeight")
+_LINK_ALWAYS = ("jetIdx",)
+
+
+def _link_tables(collection: str) -> tuple[str, str]:
+    if collection not in JET_RADIUS:
+        raise ConfigError(f"CMS PFNano inputs: unknown jet collection {collection!r}")
+    return f"{collection}PFCands", f"{collection}SVs"
+
+
+def _check_names(var_names: Iterable[str]) -> list[str]:
+    names = list(dict.fromkeys(var_names))
+    unknown = [name for name in names if name not in CMS_VARIABLES]
+    if unknown:
+        raise ConfigError(
+            f"CMS PFNano inputs: no definition for variable(s) {', '.join(unknown)} "
+            f"(known: {', '.join(CMS_VARIABLES)})"
+        )
+    return names
+
+
+def required_branches(var_names: Iterable[str], collection: str = "FatJet") -> tuple[str, ...]:
+    """Flat NanoAOD branch names needed to compute ``var_names`` for jets of ``collection``."""
+    names = _check_names(var_names)
+    cand_table, sv_table = _link_tables(collection)
+    branches: list[str] = []
+    pf_names = [n for n in names if n in PFCAND_VARIABLES]
+    sv_names = [n for n in names if n in SV_VARIABLES]
+    if pf_names:
+        branches += [f"{cand_table}_{f}" for f in (*_LINK_ALWAYS, "pFCandsIdx")]
+        branches += [f"PFCands_{f}" for f in _PFCAND_ALWAYS]
+    if sv_names:
+        branches += [f"{sv_table}_{f}" for f in _LINK_ALWAYS]
+    for name in names:
+        var = CMS_VARIABLES[name]
+        table = cand_table if name in PFCAND_VARIABLES else sv_table
+        branches += [f"PFCands_{f}" for f in var.candidate_fields]
+        branches += [f"{table}_{f}" for f in var.link_fields]
+        branches += [f"{collection}_{f}" for f in var.jet_fields]
+        branches += [f"SV_{f}" for f in var.sv_fields]
+    return tuple(dict.fromkeys(branches))
+
+
+def _field(events: ak.Array, collection: str, field: str) -> ak.Array:
+    """Jagged ``events[collection][field]``, or InputFileError naming the missing branch."""
+    if collection not in events.fields or field not in events[collection].fields:
+        raise InputFileError(f"CMS PFNano inputs: branch {collection}_{field} not in the events")
+    return events[collection][field]
+
+
+def _flat(events: ak.Array, collection: str, field: str, dtype=np.float64) -> np.ndarray:
+    return np.asarray(ak.to_numpy(ak.flatten(_field(events, collection, field))), dtype=dtype)
+
+
+class _Links:
+    """Rows of a link table (``FatJetPFCands``/``FatJetSVs``) placed on global jet numbers."""
+
+    def __init__(self, events: ak.Array, table: str, collection: str, jet_counts: np.ndarray):
+        jet_idx_jagged = _field(events, table, "jetIdx")
+        rows_per_event = np.asarray(ak.num(jet_idx_jagged, axis=1), dtype=np.int64)
+        self.event = np.repeat(np.arange(len(rows_per_event)), rows_per_event)
+        jet_idx = np.asarray(ak.to_numpy(ak.flatten(jet_idx_jagged)), dtype=np.int64)
+        bad = (jet_idx < 0) | (jet_idx >= jet_counts[self.event])
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputFileError(
+                f"CMS PFNano inputs: {table}_jetIdx = {jet_idx[row]} in event {self.event[row]} "
+                f"points outside {collection} ({jet_counts[self.event[row]]} jets)"
+            )
+        jet_offsets = np.cumsum(jet_counts) - jet_counts
+        self.jet = jet_offsets[self.event] + jet_idx
+        self.table = table
+
+    def gather(
+        self, events: ak.Array, target: str, index_field: str, allow_missing: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Flat positions in ``target`` of each row's ``index_field``, and a validity mask."""
+        index = np.asarray(
+            ak.to_numpy(ak.flatten(_field(events, self.table, index_field))), dtype=np.int64
+        )
+        target_counts = np.asarray(ak.num(_field(events, target, "eta"), axis=1), dtype=np.int64)
+        valid = (index >= 0) & (index < target_counts[self.event])
+        if not allow_missing and not valid.all():
+            row = int(np.flatnonzero(~valid)[0])
+            raise InputFileError(
+                f"CMS PFNano inputs: {self.table}_{index_field} = {index[row]} in event "
+                f"{self.event[row]} points outside {target} ({target_counts[self.event[row]]} rows)"
+            )
+        offsets = np.cumsum(target_counts) - target_counts
+        return np.where(valid, offsets[self.event] + index, 0), valid
+
+
+def _delta_phi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``reco::deltaPhi``: a - b wrapped into [-pi, pi]."""
+    d = a - b
+    return d - 2 * np.pi * np.round(d / (2 * np.pi))
+
+
+def _jet_values(events: ak.Array, collection: str, field: str, rows: np.ndarray) -> np.ndarray:
+    return _flat(events, collection, field)[rows]
+
+
+def _candidate_columns(
+    events: ak.Array, names: list[str], collection: str, jet_counts: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-row candidate variables (in CMSSW order) plus the global jet number of each row."""
+    cand_table, _ = _link_tables(collection)
+    links = _Links(events, cand_table, collection, jet_counts)
+    where, _ = links.gather(events, "PFCands", "pFCandsIdx")
+
+    def cand(field: str, dtype=np.float64) -> np.ndarray:
+        return _flat(events, "PFCands", field, dtype)[where]
+
+    pt = cand("pt")
+    keep = cand("puppiWeight") >= MIN_PUPPI_WEIGHT
+    # CMSSW sorts the fed daughters by unweighted pT, descending; ties keep the table order.
+    order = np.lexsort((-pt, links.jet))
+    order = order[keep[order]]
+    jet_of_row = links.jet[order]
+
+    cache: dict[str, np.ndarray] = {}
+
+    def c(field: str) -> np.ndarray:
+        if field not in cache:
+            dtype = np.int64 if field in ("charge", "pdgId") else np.float64
+            cache[field] = cand(field, dtype)[order]
+        return cache[field]
+
+    def link(field: str) -> np.ndarray:
+        return _flat(events, cand_table, field)[order]
+
+    def jet(field: str) -> np.ndarray:
+        return _jet_values(events, collection, field, jet_of_row)
+
+    def has_track() -> np.ndarray:
+        # PFNano writes trkChi2 = -1 exactly when the packed candidate has no track details.
+        return c("trkChi2") != -1
+
+    def significance(value: str, error: str) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(has_track(), c(value) / c(error), 0.0)
+
+    def impact(value: str) -> np.ndarray:
+        return np.where(has_track(), c(value), 0.0)
+
+    def energy() -> np.ndarray:
+        return np.sqrt((c("pt") * np.cosh(c("eta"))) ** 2 + c("mass") ** 2)
+
+    def eta_sign() -> np.ndarray:
+        return np.where(jet("eta") > 0, 1.0, -1.0)
+
+    def pdg(code: int) -> Callable[[], np.ndarray]:
+        return lambda: (np.abs(c("pdgId")) == code).astype(np.float64)
+
+    with np.errstate(divide="ignore"):
+        formulas: dict[str, Callable[[], np.ndarray]] = {
+            "pfcand_mask": lambda: np.ones(len(order)),
+            "pfcand_pt_log_nopuppi": lambda: np.log(c("pt")),
+            "pfcand_e_log_nopuppi": lambda: np.log(energy()),
+            "pfcand_etarel": lambda: eta_sign() * (c("eta") - jet("eta")),
+            "pfcand_phirel": lambda: _delta_phi(c("phi"), jet("phi")),
+            "pfcand_abseta": lambda: np.abs(c("eta")),
+            "pfcand_charge": lambda: c("charge").astype(np.float64),
+            "pfcand_isEl": pdg(11),
+            "pfcand_isMu": pdg(13),
+            "pfcand_isGamma": pdg(22),
+            "pfcand_isChargedHad": pdg(211),
+            "pfcand_isNeutralHad": pdg(130),
+            "pfcand_VTX_ass": lambda: c("pvAssocQuality"),
+            "pfcand_lostInnerHits": lambda: c("lostInnerHits"),
+            "pfcand_normchi2": lambda: np.where(
+                has_track(), np.floor(c("trkChi2")), NO_TRACK_NORMCHI2
+            ),
+            "pfcand_quality": lambda: np.where(has_track(), c("trkQuality"), 0.0),
+            "pfcand_dz": lambda: impact("dz"),
+            "pfcand_dzsig": lambda: significance("dz", "dzErr"),
+            "pfcand_dxy": lambda: impact("d0"),
+            "pfcand_dxysig": lambda: significance("d0", "d0Err"),
+        }
+        for field in (
+            "btagEtaRel",
+            "btagPtRatio",
+            "btagPParRatio",
+            "btagSip3dVal",
+            "btagSip3dSig",
+            "btagJetDistVal",
+        ):
+            formulas[f"pfcand_{field}"] = lambda field=field: link(field)
+        columns = {name: formulas[name]() for name in names}
+    return columns, jet_of_row
+
+
+def rebuild_sv_eta(
+    eta_jet: np.ndarray,
+    energy_jet: np.ndarray,
+    sv_pt: np.ndarray,
+    sv_mass: np.ndarray,
+    sv_energy_ratio: np.ndarray,
+    sv_phirel: np.ndarray,
+    sv_stored_deltar: np.ndarray,
+    jet_radius: float = JET_RADIUS["FatJet"],
+) -> np.ndarray:
+    """SV pseudorapidity from PFNano's jet-relative SV columns (for SVs NanoAOD dropped).
+
+    ``|eta_SV|`` follows from the SV energy ``enration * E_jet``, pT and mass. The stored
+    ``deltaR`` is ``dR - 0.5`` clipped to [-2, 0]: below 0 it gives ``dR``, hence
+    ``|eta_SV - eta_jet| = sqrt(dR^2 - phirel^2)``, and the energy picks the sign. At 0 only
+    ``0.5 <= dR < jet_radius`` is known: of ``+-|eta_SV|`` the one whose dR to the jet lies in
+    that range is taken (the nearer one if both or neither do).
+    """
+    sv_energy = sv_energy_ratio * energy_jet
+    momentum = np.sqrt(np.maximum(sv_energy**2 - sv_mass**2, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        abs_eta = np.arccosh(np.maximum(momentum / sv_pt, 1.0))
+    dr_known = sv_stored_deltar < 0
+    abs_deta = np.sqrt(np.maximum((sv_stored_deltar + 0.5) ** 2 - sv_phirel**2, 0.0))
+    up, down = eta_jet + abs_deta, eta_jet - abs_deta
+    from_dr = np.where(np.abs(np.abs(up) - abs_eta) <= np.abs(np.abs(down) - abs_eta), up, down)
+
+    def outside_ring(eta: np.ndarray) -> np.ndarray:
+        dr = np.hypot(eta - eta_jet, sv_phirel)
+        return np.maximum(0.5 - dr, 0.0) + np.maximum(dr - jet_radius, 0.0)
+
+    plus, minus = outside_ring(abs_eta), outside_ring(-abs_eta)
+    nearer_plus = np.abs(abs_eta - eta_jet) <= np.abs(abs_eta + eta_jet)
+    choose_plus = (plus < minus) | ((plus == minus) & nearer_plus)
+    from_energy = np.where(choose_plus, abs_eta, -abs_eta)
+    return np.where(dr_known, from_dr, from_energy)
+
+
+def _sv_eta(events: ak.Array, collection: str, links: _Links) -> np.ndarray:
+    """Pseudorapidity of each SV link row: NanoAOD ``SV_eta`` if kept there, else rebuilt."""
+    _, sv_table = _link_tables(collection)
+    where, in_nano = links.gather(events, "SV", "sVIdx", allow_missing=True)
+    eta_jet = _jet_values(events, collection, "eta", links.jet)
+    pt_jet = _jet_values(events, collection, "pt", links.jet)
+    mass_jet = _jet_values(events, collection, "mass", links.jet)
+    energy_jet = np.sqrt((pt_jet * np.cosh(eta_jet)) ** 2 + mass_jet**2)
+    rebuilt = rebuild_sv_eta(
+        eta_jet,
+        energy_jet,
+        *(_flat(events, sv_table, f) for f in ("pt", "mass", "enration", "phirel", "deltaR")),
+        jet_radius=JET_RADIUS[collection],
+    )
+    return np.where(in_nano, _flat(events, "SV", "eta")[where], rebuilt)
+
+
+def _sv_columns(
+    events: ak.Array, names: list[str], collection: str, jet_counts: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-row SV variables; rows keep PFNano's order, which is CMSSW's (dxy significance)."""
+    _, sv_table = _link_tables(collection)
+    links = _Links(events, sv_table, collection, jet_counts)
+    order = np.argsort(links.jet, kind="stable")
+    jet_of_row = links.jet[order]
+
+    def link(field: str) -> np.ndarray:
+        return _flat(events, sv_table, field)[order]
+
+    eta_cache: list[np.ndarray] = []
+
+    def eta() -> np.ndarray:
+        if not eta_cache:
+            eta_cache.append(_sv_eta(events, collection, links)[order])
+        return eta_cache[0]
+
+    def eta_jet() -> np.ndarray:
+        return _jet_values(events, collection, "eta", jet_of_row)
+
+    with np.errstate(divide="ignore"):
+        formulas: dict[str, Callable[[], np.ndarray]] = {
+            "sv_mask": lambda: np.ones(len(order)),
+            "sv_pt_log": lambda: np.log(link("pt")),
+            "sv_etarel": lambda: np.where(eta_jet() > 0, 1.0, -1.0) * (eta() - eta_jet()),
+            "sv_abseta": lambda: np.abs(eta()),
+        }
+        for name in ("phirel", "mass", "ntracks", "normchi2", "dxy", "dxysig", "d3d", "d3dsig"):
+            formulas[f"sv_{name}"] = lambda name=name: link(name)
+        columns = {name: formulas[name]() for name in names}
+    return columns, jet_of_row
+
+
+def cms_jet_variables(
+    events: ak.Array,
+    var_names: Iterable[str],
+    mask: ak.Array | None = None,
+    collection: str = "FatJet",
+) -> dict[str, ak.Array]:
+    """CMS input variables of the jets ``events[collection][mask]``, one jagged list per jet.
+
+    Returns ``{name: ak.Array}`` with shape ``(n_selected_jets, var)`` (float32), rows in
+    ``ak.flatten(events[collection][mask])`` order, candidates already in CMSSW's order
+    (pT-descending candidates, dxy-significance-descending SVs), ready for
+    :func:`jetml.features.build_group`. ``events`` are coffea NanoEvents or any awkward record
+    array with the PFNano collections as fields. Unknown names raise ConfigError; missing
+    branches or broken cross-references raise InputFileError.
+    """
+    names = _check_names(var_names)
+    jets_pt = _field(events, collection, "pt")
+    jet_counts = np.asarray(ak.num(jets_pt, axis=1), dtype=np.int64)
+    n_jets = int(jet_counts.sum())
+    if mask is None:
+        selected = np.ones(n_jets, dtype=bool)
+    else:
+        selected = np.asarray(ak.to_numpy(ak.flatten(mask)), dtype=bool)
+        if len(selected) != n_jets:
+            raise ValueError(f"jet mask has {len(selected)} entries for {n_jets} {collection} jets")
+    result: dict[str, ak.Array] = {}
+    for group, builder in (
+        (PFCAND_VARIABLES, _candidate_columns),
+        (SV_VARIABLES, _sv_columns),
+    ):
+        wanted = [n for n in names if n in group]
+        if not wanted:
+            continue
+        columns, jet_of_row = builder(events, wanted, collection, jet_counts)
+        counts = np.bincount(jet_of_row, minlength=n_jets)
+        rows_kept = selected[jet_of_row]
+        for name in wanted:
+            values = columns[name][rows_kept].astype(np.float32)
+            result[name] = ak.unflatten(values, counts[selected])
+    return {name: result[name] for name in names}

@@ -1,0 +1,196 @@
+"""The official CMS ParticleNet-AK8 taggers (V01 general and MD-2prong) on PFNano fat jets.
+
+Model files are not shipped with jetml: take them from CMS's public model repository
+(``cms-data/RecoBTag-Combined``), one folder per model holding ``model.onnx`` and
+``preprocess.json``:
+
+* ParticleNet-AK8 General V01: ``ParticleNetAK8/General/V01/preprocess.json`` and
+  ``models/particlenet/1/model.onnx`` (identical to ``ParticleNetAK8/General/V01/modelfile``);
+* ParticleNet-AK8 MD-2prong V01: ``ParticleNetAK8/MD-2prong/V01/preprocess.json`` and
+  ``models/particlenet_AK8_MD-2prong/1/model.onnx``.
+
+Both files are checked against the sha256 of the official release before use (pass
+``verify=False`` to run a retrained model of the same kind).
+Inputs come from :mod:`jetml.features.cms_pfnano` with CMSSW's conventions, jets are evaluated
+in length buckets (:mod:`jetml.inference.bucketing`) and the discriminants are formed from the
+softmax outputs exactly as CMSSW's ``BTagProbabilityToDiscriminator`` configurations form them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from jetml.errors import ConfigError
+from jetml.features import DataConfig, load_data_config
+from jetml.features.cms_pfnano import cms_jet_variables, required_branches
+from jetml.inference import OnnxModel
+from jetml.inference.bucketing import run_bucketed
+from jetml.inference.integrity import read_model_bytes
+from jetml.taggers.base import Tagger
+
+CMSSW_MIN_JET_PT = 150.0
+"""CMSSW fills ParticleNet inputs only for jets above this pT (``min_jet_pt``); others score 0."""
+
+_QCD = ("QCD_bb", "QCD_cc", "QCD_b", "QCD_c", "QCD_others")
+
+
+@dataclass(frozen=True)
+class Discriminant:
+    """``sum(p[numerator]) / sum(p[denominator])``; no denominator means the plain sum."""
+
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...] = ()
+
+    def __call__(self, probs: dict[str, np.ndarray]) -> np.ndarray:
+        num = np.sum([probs[label] for label in self.numerator], axis=0)
+        if not self.denominator:
+            return num
+        den = np.sum([probs[label] for label in self.denominator], axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # CMSSW's BTagProbabilityToDiscriminator returns 0 (not NaN) for a zero denominator.
+            return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+
+
+def _vs_qcd(*signal: str) -> Discriminant:
+    return Discriminant(signal, (*signal, *_QCD))
+
+
+@dataclass(frozen=True)
+class ParticleNetRelease:
+    """An official ParticleNet-AK8 release: checksums, outputs, and the scores built from them."""
+
+    name: str
+    title: str
+    model_sha256: str
+    preprocess_sha256: str
+    scores: dict[str, Discriminant]
+    stored_prefix: str
+    """NanoAOD ``FatJet`` branch prefix under which CMSSW stored these scores."""
+
+
+PARTICLENET_AK8_V01 = ParticleNetRelease(
+    name="particlenet_ak8",
+    title="ParticleNet-AK8 General V01",
+    model_sha256="89701adb94cbda15f1784666740e0bcd7897dd41135ae45af8fe73d6fd9ed73b",
+    preprocess_sha256="a407938719b865182d5e23409aa1cbed5f1f4e92d29d3579b93aa5a5a045217f",
+    scores={
+        "QCD": Discriminant(_QCD),
+        "TvsQCD": _vs_qcd("Top_bcq", "Top_bqq"),
+        "WvsQCD": _vs_qcd("W_cq", "W_qq"),
+        "ZvsQCD": _vs_qcd("Z_bb", "Z_cc", "Z_qq"),
+        "ZbbvsQCD": _vs_qcd("Z_bb"),
+        "HbbvsQCD": _vs_qcd("H_bb"),
+        "HccvsQCD": _vs_qcd("H_cc"),
+        "H4qvsQCD": _vs_qcd("H_qqqq"),
+    },
+    stored_prefix="particleNet_",
+)
+
+PARTICLENET_AK8_MD_V01 = ParticleNetRelease(
+    name="particlenet_ak8_md",
+    title="ParticleNet-AK8 MD-2prong V01",
+    model_sha256="d19f6d472d028ffa9e5667502bdb193d193c70f9792eb5689e3e85199faabb47",
+    preprocess_sha256="d07f1a693ec29915c50dcefbe95e943679c6f884dc69883faa39492a1a1ad3cf",
+    # the MD model's outputs H_bb/H_cc/H_qq are CMSSW's probXbb/probXcc/probXqq
+    scores={
+        "Xbb": Discriminant(("H_bb",)),
+        "Xcc": Discriminant(("H_cc",)),
+        "Xqq": Discriminant(("H_qq",)),
+        "QCD": Discriminant(_QCD),
+        "XbbvsQCD": _vs_qcd("H_bb"),
+        "XccvsQCD": _vs_qcd("H_cc"),
+        "XqqvsQCD": _vs_qcd("H_qq"),
+    },
+    stored_prefix="particleNetMD_",
+)
+
+RELEASES: dict[str, ParticleNetRelease] = {
+    r.name: r for r in (PARTICLENET_AK8_V01, PARTICLENET_AK8_MD_V01)
+}
+
+
+class ParticleNetTagger(Tagger):
+    """One official ParticleNet-AK8 model, evaluated on ``FatJet`` with PFNano inputs."""
+
+    collection = "FatJet"
+    uses_pf_candidates = True
+
+    def __init__(
+        self,
+        release: ParticleNetRelease,
+        model_dir: str | Path,
+        *,
+        min_pt: float = CMSSW_MIN_JET_PT,
+        verify: bool = True,
+        batch_size: int | None = None,
+    ) -> None:
+        folder = Path(model_dir)
+        self.release = release
+        self.name = release.name
+        self.score_names = tuple(release.scores)
+        self.min_pt = float(min_pt)
+        preprocess = folder / "preprocess.json"
+        if verify and preprocess.is_file():
+            read_model_bytes(preprocess, release.preprocess_sha256)
+        self.config: DataConfig = load_data_config(preprocess)
+        labels = [label.removeprefix("label_") for label in self.config.output_names]
+        needed = {
+            label
+            for score in release.scores.values()
+            for label in (*score.numerator, *score.denominator)
+        }
+        if missing := sorted(needed - set(labels)):
+            raise ConfigError(
+                f"{preprocess}: output_names lack {', '.join(missing)} needed by {release.title}"
+            )
+        self.labels_out = labels
+        options = {} if batch_size is None else {"batch_size": batch_size}
+        self.model = OnnxModel(
+            folder / "model.onnx",
+            sha256=release.model_sha256 if verify else None,
+            name=release.name,
+            **options,
+        )
+        self.branches = (
+            f"{self.collection}_pt",
+            *required_branches(self.config.var_names, self.collection),
+        )
+
+    def select(self, jets: ak.Array) -> ak.Array:
+        """Jets above :attr:`min_pt` (CMSSW fills no inputs below 150 GeV)."""
+        return jets.pt > self.min_pt
+
+    def probabilities(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
+        """Softmax output per class label (``"Top_bcq"``, ``"QCD_others"``...) per selected jet."""
+        variables = cms_jet_variables(events, self.config.var_names, mask, self.collection)
+        outputs = run_bucketed(self.model, self.config, variables)
+        (probs,) = outputs.values()
+        return {label: probs[:, i] for i, label in enumerate(self.labels_out)}
+
+    def evaluate(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
+        probs = self.probabilities(events, mask)
+        return {
+            name: score(probs).astype(np.float32) for name, score in self.release.scores.items()
+        }
+
+
+MODEL_FOLDERS = {
+    "particlenet_ak8": "particlenet_ak8_v01",
+    "particlenet_ak8_md": "particlenet_ak8_md_v01",
+}
+"""Folder of each release under a models root (the layout ``jetml crosscheck --models`` reads)."""
+
+
+def particlenet_taggers(
+    model_root: str | Path, *, min_pt: float = CMSSW_MIN_JET_PT, verify: bool = True
+) -> list[ParticleNetTagger]:
+    """Both official taggers, from ``model_root/particlenet_ak8_v01`` and ``..._md_v01``."""
+    root = Path(model_root)
+    return [
+        ParticleNetTagger(RELEASES[name], root / folder, min_pt=min_pt, verify=verify)
+        for name, folder in MODEL_FOLDERS.items()
+    ]
