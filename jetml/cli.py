@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.inspect",
     "jetml.commands.generate",
     "jetml.commands.crosscheck",
+    "jetml.commands.train",
     "jetml.commands.validate",
 )
 

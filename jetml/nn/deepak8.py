@@ -16,8 +16,8 @@ the channel count changes (the "v2" ResNet of He et al. that the MXNet original 
 
 ``width`` multiplies every channel count and the FC size: ``width=1`` is the full-size network
 (about 0.5 M parameters), ``width=0.25`` a lite one trainable on a CPU. ``n_pf_features`` and
-``n_sv_features`` select the input ablation (:data:`INPUT_VARIANTS`); ``n_sv_features=0`` drops
-the SV branch.
+``n_sv_features`` follow the inputs actually fed (the PFNano-computable subset and the input
+ablation live in :mod:`jetml.nn.fatjet_data`); ``n_sv_features=0`` drops the SV branch.
 """
 
 from __future__ import annotations
@@ -122,23 +122,6 @@ DEEPAK8_SV_FEATURES: tuple[str, ...] = (
     "sv_costhetasvpv",
 )
 """The 15 SV inputs of CMS DeepBoostedJet V02."""
-
-PFNANO_PF_FEATURES: tuple[str, ...] = tuple(
-    name
-    for name in DEEPAK8_PF_FEATURES
-    if name not in (*_TRACK_COVARIANCE, *_BTAG_2D, "pfcand_hcalFrac")
-)
-"""The 31 particle inputs computable from PFNano branches: PFNano stores neither the track
-covariance nor the 2D impact-parameter b-tag variables nor the HCAL fraction."""
-
-INPUT_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "kin": ((*_KINEMATICS, *_SUBJET_DISTANCES), ()),
-    "kinpid": ((*_KINEMATICS, *_SUBJET_DISTANCES, *_PARTICLE_ID, *_TRACK_QUALITY), ()),
-    "full": (PFNANO_PF_FEATURES, DEEPAK8_SV_FEATURES),
-}
-"""DeepAK8 input ablation (particle features, SV features): particle kinematics only; plus
-particle ID and track quality; everything PFNano offers including impact parameters, b-tag track
-variables and SVs (the "flavour" information)."""
 
 PF_LENGTH = 100
 SV_LENGTH = 7

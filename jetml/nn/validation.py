@@ -47,7 +47,8 @@ def parity_plots(
         histogram.fill(torch=x, onnx=y)
         figure = Figure(figsize=(5.5, 4.5))
         ax = figure.add_subplot()
-        mplhep.hist2dplot(histogram, ax=ax, cmin=1)
+        artists = mplhep.hist2dplot(histogram, ax=ax, cmin=1, cbar=False)
+        figure.colorbar(artists.pcolormesh, ax=ax, label="jets")
         ax.plot([low, high], [low, high], color="red", linewidth=0.6, linestyle="--")
         difference = report.per_output_max_abs_diff[column]
         ax.set_title(f"{model_name}: {label}  max|Δ| = {difference:.2g}", fontsize=9)

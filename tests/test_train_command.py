@@ -1,0 +1,82 @@
+"""``jetml train`` end to end on tiny generated PFNano samples, then ``jetml validate`` on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from jetml.cli import main
+from jetml.nn.data import ArrayDataset
+from jetml.nn.fatjet_data import INPUT_VARIANTS
+
+
+@pytest.fixture(scope="module")
+def tiny_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """40 hadronic ttbar and 60 QCD events (MPI off for speed), generated once."""
+    from jetml.samples import get
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache")))
+        return [get("ttbar_had", 40, 21, mpi=False), get("qcd", 60, 22, mpi=False)]
+
+
+def train_args(files: list[Path], out: Path, *extra: str) -> list[str]:
+    return [
+        "train", "deepak8", "--data", *map(str, files), "--out", str(out), "--epochs", "2",
+        "--width", "0.0625", "--batch-size", "32", "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def test_train_writes_model_card_and_validates(tiny_samples, tmp_path, capsys) -> None:
+    out = tmp_path / "deepak8"
+    assert main(train_args(tiny_samples, out, "--seed", "3")) == 0
+    assert "top_vs_qcd: AUC" in capsys.readouterr().out
+    card = json.loads((out / "deepak8.card.json").read_text())
+    assert card["trained"] is True and card["architecture"] == "deepak8"
+    assert card["architecture_config"]["n_pf_features"] == len(INPUT_VARIANTS["full"][0])
+    assert [s["preset"] for s in card["samples"]] == ["ttbar_had", "qcd"]
+    assert card["samples"][0]["seed"] == 21 and card["samples"][1]["events"] == 60
+    assert card["seeds"] == {"split": 1, "torch_and_batches": 3}
+    top = card["metrics"]["pairs"]["top_vs_qcd"]
+    assert 0.0 <= top["auc"] <= 1.0 and top["n_signal"] > 0 and top["n_background"] > 0
+    assert card["parity"]["max_abs_diff"] <= 1e-5
+    assert len(card["training"]["history"]) >= 1
+    preprocess = json.loads((out / "preprocess.json").read_text())
+    assert preprocess["input_names"] == ["pf_features", "sv_features"]
+    assert preprocess["new_variables"]["pfcand_deltaR"] == "np.hypot(pfcand_etarel, pfcand_phirel)"
+    # standardised like weaver auto: flags untouched, kinematics centred and clipped
+    assert preprocess["pf_features"]["var_infos"]["pfcand_isMu"]["norm_factor"] == 1.0
+    assert preprocess["pf_features"]["var_infos"]["pfcand_etarel"]["upper_bound"] == 5.0
+    heldout = ArrayDataset.load(out / "heldout.npz")
+    assert heldout.inputs["pf_features"].shape[1:] == (28, 100)
+    assert np.abs(heldout.inputs["pf_features"]).max() <= 5.0
+
+    plots = tmp_path / "plots"
+    code = main(["validate", str(out), "--data", str(out / "heldout.npz"), "--plots", str(plots)])
+    assert code == 0
+    assert len(list(plots.glob("*.png"))) == 17
+
+
+def test_train_kin_variant_has_no_sv_input(tiny_samples, tmp_path) -> None:
+    out = tmp_path / "kin"
+    assert main(train_args(tiny_samples, out, "--inputs", "kin")) == 0
+    card = json.loads((out / "deepak8.card.json").read_text())
+    assert card["architecture_config"]["n_sv_features"] == 0
+    assert json.loads((out / "preprocess.json").read_text())["input_names"] == ["pf_features"]
+
+
+def test_train_bad_inputs(tiny_samples, tmp_path, capsys) -> None:
+    assert main(train_args([tmp_path / "missing.root"], tmp_path / "m")) == 2
+    assert "not found" in capsys.readouterr().err
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    assert main(train_args(tiny_samples, tmp_path / "full")) == 2
+    assert "not empty" in capsys.readouterr().err
+    # a selection keeping no jet
+    assert main(train_args(tiny_samples, tmp_path / "none", "--pt-min", "5000")) == 2
+    assert "0 selected AK8 jets" in capsys.readouterr().err
