@@ -60,8 +60,10 @@ WORKING_POINT_EFFICIENCIES: dict[str, dict[str, float]] = {
     },
     "mu": {"VLoose": 0.995, "Loose": 0.99, "Medium": 0.98, "Tight": 0.97},
 }
-"""Target genuine-τh efficiencies of the working points of each D_alpha, following the DeepTau v2.1
-scheme (CMS-TAU-20-001): eight WPs against jets and electrons, four against muons."""
+"""Target genuine-τh efficiencies of the working points of each D_alpha: jetml's documented
+choice, using DeepTau's WP names and counts (eight against jets and electrons, four against muons;
+CMS-TAU-20-001). CMS publishes its WPs as score thresholds; these efficiency targets are not taken
+from a CMS table."""
 
 
 def _conv_block(in_channels: int, out_channels: int, kernel_size: int) -> list[nn.Module]:
