@@ -1,13 +1,14 @@
 # jetml: two commands, each doing its own set-up from nothing.
 #   make demo   the main job
 #   make test   the whole test suite (what CI runs)
+#   make models regenerate the shipped trained models (hours of CPU; see docs/taggers.md)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CMS_NANO := ../shared/data/cms-nano
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean models
 
 demo: $(INSTALLED)
 	$(BIN)/jetml inspect $(CMS_NANO)/pfnano.root
@@ -21,6 +22,26 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 install: $(INSTALLED)
+
+# Shipped models: generated samples (fixed presets, events, seeds), then training (fixed seeds).
+MODEL_BUILD := build/models
+MODEL_EPOCHS ?= 15
+MODEL_SAMPLES := $(MODEL_BUILD)/ttbar_had.root $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root
+MODEL_TRAIN := --data $(MODEL_SAMPLES) --epochs $(MODEL_EPOCHS) --width 0.25 --seed 1 --split-seed 1
+
+models: $(INSTALLED)
+	mkdir -p $(MODEL_BUILD)
+	$(BIN)/jetml generate ttbar_had --events 4000 --seed 11 --out $(MODEL_BUILD)/ttbar_had.root --overwrite
+	$(BIN)/jetml generate qcd --events 8000 --seed 12 --out $(MODEL_BUILD)/qcd.root --overwrite
+	$(BIN)/jetml generate zh_bb --events 3000 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
+	rm -rf $(MODEL_BUILD)/deepak8 $(MODEL_BUILD)/deepak8_md
+	$(BIN)/jetml train deepak8 $(MODEL_TRAIN) --out $(MODEL_BUILD)/deepak8
+	$(BIN)/jetml train deepak8_md $(MODEL_TRAIN) --out $(MODEL_BUILD)/deepak8_md
+	for m in deepak8 deepak8_md; do \
+	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \
+	  cp $(MODEL_BUILD)/$$m/$$m.onnx $(MODEL_BUILD)/$$m/$$m.card.json $(MODEL_BUILD)/$$m/$$m.pt \
+	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ ; \
+	done
 
 # Re-installs only when the dependency list changes.
 $(INSTALLED): pyproject.toml
