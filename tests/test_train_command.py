@@ -80,3 +80,30 @@ def test_train_bad_inputs(tiny_samples, tmp_path, capsys) -> None:
     # a selection keeping no jet
     assert main(train_args(tiny_samples, tmp_path / "none", "--pt-min", "5000")) == 2
     assert "0 selected AK8 jets" in capsys.readouterr().err
+
+
+def test_train_breg_on_semileptonic_ttbar(tmp_path_factory, tmp_path, capsys) -> None:
+    from jetml.samples import get
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache_breg")))
+        sample = get("ttbar_semilep", 60, 23, mpi=False)
+    out = tmp_path / "breg"
+    args = ["train", "breg", "--data", str(sample), "--out", str(out), "--epochs", "3",
+            "--width", "0.03125", "--batch-size", "32", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert "relative resolution" in capsys.readouterr().out
+    card = json.loads((out / "breg.card.json").read_text())
+    assert card["output_labels"] == ["correction", "q25", "q75"]
+    assert card["samples"][0]["preset"] == "ttbar_semilep"
+    metrics = card["metrics"]
+    assert 0.0 < metrics["resolution_before"] < 1.0
+    assert 0.0 <= metrics["quantile_coverage"] <= 1.0
+    # the target scaling is part of the exported network: outputs are ratios near 1
+    config = card["architecture_config"]
+    assert 0.8 < config["target_center"] < 1.3 and 0.0 < config["target_scale"] < 0.5
+    assert "--tagger" not in card["command"] and card["command"].startswith("jetml train breg")
+    assert (
+        main(["validate", str(out), "--data", str(out / "heldout.npz"), "--plots", str(tmp_path)])
+        == 0
+    )

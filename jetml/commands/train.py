@@ -1,18 +1,18 @@
 """``jetml train TAGGER --data FILES... --epochs E --out DIR``: train a tagger on PFNano files.
 
-Taggers trainable end to end from jetml's generated samples: ``deepak8`` and ``deepak8_md``
-(mass-decorrelated with an adversary). Writes the model folder (ONNX, preprocess.json, torch
-weights, model card with held-out metrics) and ``heldout.npz`` for ``jetml validate``.
+Taggers trainable end to end from jetml's generated samples: ``deepak8``, ``deepak8_md``
+(mass-decorrelated with an adversary) and ``breg`` (b-jet energy regression). Writes the model
+folder (ONNX, preprocess.json, torch weights, model card with held-out metrics) and
+``heldout.npz`` for ``jetml validate``.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 
-TAGGERS = ("deepak8", "deepak8_md")
+TAGGERS = ("deepak8", "deepak8_md", "breg")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a tagger on PFNano files (CPU)",
-        description="Train DeepAK8 or DeepAK8-MD on labelled PFNano files (jetml generate), "
+        description="Train DeepAK8, DeepAK8-MD or the b-jet regression on labelled PFNano "
+        "files (jetml generate), "
         "export to ONNX with a parity check and write the model card with held-out metrics.",
     )
     parser.add_argument("tagger", choices=TAGGERS, help="which tagger to train")
@@ -41,14 +42,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--seed", type=int, default=1, help="seed of weights and batch order")
     parser.add_argument("--split-seed", type=int, default=1, help="seed of the jet split")
-    parser.add_argument("--pt-min", type=float, default=300.0, help="AK8 jet pT threshold (GeV)")
-    parser.add_argument("--pt-max", type=float, default=float("inf"))
+    parser.add_argument(
+        "--pt-min", type=float, default=None, help="jet pT threshold, GeV (AK8: 300, AK4: 20)"
+    )
     parser.add_argument("--max-jets", type=int, default=None, help="use at most N jets")
     parser.add_argument("--lam", type=float, default=1.0, help="deepak8_md: adversary weight λ")
+    parser.add_argument("--pt-max", type=float, default=float("inf"), help="deepak8: AK8 pT max")
     parser.add_argument("--name", default=None, help="model name (default: the tagger)")
     parser.add_argument("--version", default="0.1.0", help="model version for the card")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
+
+
+def canonical_command(args: argparse.Namespace) -> str:
+    """The full command line that reproduces this training (every setting explicit)."""
+    words = ["jetml", "train", args.tagger, "--data", *map(str, args.data), "--out", str(args.out)]
+    for option in (
+        "epochs", "inputs", "width", "batch_size", "lr", "patience", "threads", "seed",
+        "split_seed", "pt_min", "pt_max", "max_jets", "lam", "name", "version",
+    ):  # fmt: skip
+        value = getattr(args, option)
+        if value is not None:
+            words += [f"--{option.replace('_', '-')}", str(value)]
+    return shlex.join(words)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from jetml.errors import ConfigError, InputFileError
+    from jetml.nn.bjet_data import BJetSelection
     from jetml.nn.deepak8_md import AdversarialConfig
     from jetml.nn.fatjet_data import JetSelection
-    from jetml.nn.pipeline import DeepAK8Job, train_deepak8
+    from jetml.nn.pipeline import BRegressionJob, DeepAK8Job, train_bregression, train_deepak8
     from jetml.nn.training import TrainConfig
 
     for path in args.data:
@@ -71,34 +88,50 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--width and --lr must be positive")
     if args.out.exists() and any(args.out.iterdir()):
         raise ConfigError(f"{args.out}: output folder exists and is not empty")
+    train_config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        patience=args.patience,
+        seed=args.seed,
+        threads=args.threads,
+        progress=not args.no_progress,
+    )
+    command = canonical_command(args)
+    name = args.name or args.tagger
+    if args.tagger == "breg":
+        job = BRegressionJob(
+            width=args.width,
+            selection=BJetSelection(pt_min=20.0 if args.pt_min is None else args.pt_min),
+            train=train_config,
+            split_seed=args.split_seed,
+            max_jets=args.max_jets,
+        )
+        card, metrics = train_bregression(
+            args.data, args.out, job, name=name, version=args.version, command=command
+        )
+        console = Console()
+        console.print(
+            "relative resolution {resolution_before:.4f} -> {resolution_after:.4f} "
+            "(improvement {resolution_improvement:.1%}), quantile coverage "
+            "{quantile_coverage:.1%}".format(**metrics)
+        )
+        console.print(f"model card: {card}")
+        return 0
     job = DeepAK8Job(
         variant=args.inputs,
         width=args.width,
-        selection=JetSelection(pt_min=args.pt_min, pt_max=args.pt_max),
-        train=TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            patience=args.patience,
-            seed=args.seed,
-            threads=args.threads,
-            progress=not args.no_progress,
+        selection=JetSelection(
+            pt_min=300.0 if args.pt_min is None else args.pt_min, pt_max=args.pt_max
         ),
+        train=train_config,
         split_seed=args.split_seed,
         mass_decorrelated=args.tagger == "deepak8_md",
         adversarial=AdversarialConfig(lam=args.lam),
         max_jets=args.max_jets,
     )
-    command = shlex.join(["jetml", *sys.argv[1:]]) if sys.argv[1:2] == ["train"] else ""
-    if not command:
-        command = f"jetml train {args.tagger} ..."
     card, metrics = train_deepak8(
-        args.data,
-        args.out,
-        job,
-        name=args.name or args.tagger,
-        version=args.version,
-        command=command,
+        args.data, args.out, job, name=name, version=args.version, command=command
     )
     console = Console()
     for pair, values in metrics["pairs"].items():

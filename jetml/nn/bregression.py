@@ -9,9 +9,13 @@ LeakyReLU; ``width`` scales them) and three outputs:
 * ``correction``: the estimate of the target ``y = pT(gen jet including neutrinos) / pT(reco)``;
 * ``q25`` and ``q75``: the 25% and 75% quantiles of ``y`` given the inputs.
 
-Loss (:func:`regression_loss`): Huber loss on the correction plus the pinball (quantile) loss at
-τ = 0.25 and 0.75 on the quantile outputs. The per-jet resolution estimate is
-``(q75 - q25) / 2`` (:func:`resolution`).
+The network works on the standardised target ``(y - target_center) / target_scale`` (center and
+scale fitted on the training targets like the inputs: median and 68% half-width) and its exported
+output is converted back, so the ONNX model returns the physical correction and quantiles.
+
+Loss (:func:`regression_loss`, in standardised units): Huber loss on the correction plus the
+pinball (quantile) loss at τ = 0.25 and 0.75 on the quantile outputs. The per-jet resolution
+estimate is ``(q75 - q25) / 2`` (:func:`resolution`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class BRegression(TaggerNet):
         width: float = 1.0,
         dropout: float = 0.1,
         huber_delta: float = 1.0,
+        target_center: float = 1.0,
+        target_scale: float = 0.1,
     ) -> None:
         super().__init__(
             n_features=n_features,
@@ -69,9 +75,14 @@ class BRegression(TaggerNet):
             width=width,
             dropout=dropout,
             huber_delta=huber_delta,
+            target_center=target_center,
+            target_scale=target_scale,
         )
+        if target_scale <= 0:
+            raise ValueError(f"target_scale must be positive, got {target_scale}")
         self.n_features = n_features
         self.huber_delta = huber_delta
+        self.target_center, self.target_scale = float(target_center), float(target_scale)
         layers: list[nn.Module] = [nn.BatchNorm1d(n_features)]
         previous = n_features
         for units in (scaled(h, width) for h in hidden):
@@ -93,11 +104,13 @@ class BRegression(TaggerNet):
         return REGRESSION_OUTPUTS
 
     def logits(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """Standardised outputs (what the loss sees)."""
         return self.head(self.body(inputs[0].flatten(1)))
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        """``(batch, 3)``: correction, q25, q75 (no activation: they are ratios near 1)."""
-        return self.logits(*inputs)
+        """``(batch, 3)``: correction, q25, q75 in units of the target (ratios near 1)."""
+        return self.logits(*inputs) * self.target_scale + self.target_center
 
     def training_loss(self, inputs: tuple[torch.Tensor, ...], target: torch.Tensor) -> torch.Tensor:
-        return regression_loss(self.logits(*inputs), target, self.huber_delta)
+        standardised = (target - self.target_center) / self.target_scale
+        return regression_loss(self.logits(*inputs), standardised, self.huber_delta)

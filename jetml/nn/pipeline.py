@@ -1,5 +1,6 @@
-"""End-to-end DeepAK8 / DeepAK8-MD training on PFNano files: read, standardise, train, evaluate,
-export with parity, write the model folder and a held-out set for ``jetml validate``."""
+"""End-to-end training on PFNano files (DeepAK8, DeepAK8-MD, b-jet regression): read,
+standardise, train, evaluate, export with parity, write the model folder and a held-out set for
+``jetml validate``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from jetml.errors import JetmlError
+from jetml.nn import bjet_data
+from jetml.nn.bregression import BRegression
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DEEPAK8_CLASSES, DeepAK8
 from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
@@ -21,8 +24,9 @@ from jetml.nn.fatjet_data import (
     read_fatjets,
     to_dataset,
 )
-from jetml.nn.metrics import classification_metrics, pair_discriminant
+from jetml.nn.metrics import classification_metrics, pair_discriminant, regression_metrics
 from jetml.nn.package import write_model
+from jetml.nn.preprocessing import auto_var_info
 from jetml.nn.training import TrainConfig, TrainResult, fit, predict
 
 TOP = tuple(c for c in DEEPAK8_CLASSES if c.startswith("Top_"))
@@ -59,6 +63,16 @@ class DeepAK8Job:
     mass_decorrelated: bool = False
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     max_jets: int | None = None
+
+
+def split_indices(
+    n_rows: int, fractions: tuple[float, float, float], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded shuffle of ``range(n_rows)`` cut into train / validation / test indices."""
+    order = np.random.default_rng(seed).permutation(n_rows)
+    edges = np.round(np.cumsum(fractions) * n_rows).astype(int)
+    train, val, test = np.split(order, edges[:-1])
+    return train, val, test
 
 
 def heldout_metrics(
@@ -119,9 +133,7 @@ def train_deepak8(
             f"{len(table)} selected AK8 jets in {len(classes_present)} class(es) from "
             f"{len(paths)} file(s): need >= 50 jets of >= 2 classes"
         )
-    order = np.random.default_rng(job.split_seed).permutation(len(table))
-    edges = np.round(np.cumsum(job.fractions) * len(table)).astype(int)
-    train_index, val_index, test_index = np.split(order, edges[:-1])
+    train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
     train_table = table.take(train_index)
     config = fit_config(train_table, job.variant)
     train = to_dataset(train_table, config)
@@ -154,6 +166,89 @@ def train_deepak8(
         "selection": asdict(job.selection),
         "train_config": asdict(job.train),
         "adversarial": asdict(job.adversarial) if job.mass_decorrelated else None,
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "wall_seconds": round(result.seconds, 1),
+    }
+    card = write_model(
+        out,
+        name,
+        version,
+        model,
+        config,
+        parity_rows.inputs,
+        trained=True,
+        samples=table.samples,
+        command=command,
+        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
+        metrics=metrics,
+        training=training,
+    )
+    parity_rows.save(out / HELDOUT_FILE)
+    return card, metrics
+
+
+@dataclass(frozen=True)
+class BRegressionJob:
+    """Everything a b-jet regression training run needs besides the files."""
+
+    width: float = 0.25
+    selection: bjet_data.BJetSelection = field(default_factory=bjet_data.BJetSelection)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    split_seed: int = 1
+    fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    max_jets: int | None = None
+
+
+def train_bregression(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    job: BRegressionJob,
+    *,
+    name: str,
+    version: str,
+    command: str,
+) -> tuple[Path, dict[str, Any]]:
+    """Train the b-jet regression on ``paths``; write the model folder ``out``.
+
+    Returns (card path, held-out metrics: resolutions before/after, improvement, coverage).
+    """
+    table = bjet_data.read_bjets(paths, job.selection)
+    if job.max_jets is not None and len(table) > job.max_jets:
+        keep = np.sort(
+            np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_jets]
+        )
+        table = table.take(keep)
+    if len(table) < 50:
+        raise TrainingDataError(
+            f"{len(table)} selected b jets with a matched generator jet in {len(paths)} file(s): "
+            "need >= 50"
+        )
+    train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
+    train_table = table.take(train_index)
+    config = bjet_data.fit_config(train_table)
+    train = bjet_data.to_dataset(train_table, config)
+    val = bjet_data.to_dataset(table.take(val_index), config)
+    test = bjet_data.to_dataset(table.take(test_index), config)
+    target_info = auto_var_info(train.target.astype(np.float64))
+    model = BRegression(
+        n_features=len(bjet_data.BJET_FEATURES),
+        width=job.width,
+        target_center=target_info.center,
+        target_scale=1.0 / target_info.scale,
+    )
+    result = fit(model, train, val, job.train)
+    metrics: dict[str, Any] = {
+        "heldout_jets": len(test),
+        **regression_metrics(predict(model, test), test.target),
+    }
+    out = Path(out)
+    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
+    training = {
+        "jets": {"train": len(train), "validation": len(val), "test": len(test)},
+        "selection": asdict(job.selection),
+        "train_config": asdict(job.train),
         "history": result.history,
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
