@@ -27,17 +27,21 @@ install: $(INSTALLED)
 MODEL_BUILD := build/models
 MODEL_EPOCHS ?= 15
 MODEL_SAMPLES := $(MODEL_BUILD)/ttbar_had.root $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root
-MODEL_TRAIN := --data $(MODEL_SAMPLES) --epochs $(MODEL_EPOCHS) --width 0.25 --seed 1 --split-seed 1
+MODEL_TRAIN := --data $(MODEL_SAMPLES) --width 0.25 --seed 1 --split-seed 1 --no-progress
+SHIPPED := deepak8 deepak8_md deepak8_full breg
 
 models: $(INSTALLED)
 	mkdir -p $(MODEL_BUILD)
 	$(BIN)/jetml generate ttbar_had --events 4000 --seed 11 --out $(MODEL_BUILD)/ttbar_had.root --overwrite
 	$(BIN)/jetml generate qcd --events 8000 --seed 12 --out $(MODEL_BUILD)/qcd.root --overwrite
 	$(BIN)/jetml generate zh_bb --events 3000 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
-	rm -rf $(MODEL_BUILD)/deepak8 $(MODEL_BUILD)/deepak8_md
-	$(BIN)/jetml train deepak8 $(MODEL_TRAIN) --out $(MODEL_BUILD)/deepak8
-	$(BIN)/jetml train deepak8_md $(MODEL_TRAIN) --out $(MODEL_BUILD)/deepak8_md
-	for m in deepak8 deepak8_md; do \
+	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
+	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
+	$(BIN)/jetml train deepak8 $(MODEL_TRAIN) --epochs $(MODEL_EPOCHS) --out $(MODEL_BUILD)/deepak8
+	$(BIN)/jetml train deepak8_md $(MODEL_TRAIN) --epochs $(MODEL_EPOCHS) --out $(MODEL_BUILD)/deepak8_md
+	$(BIN)/jetml train deepak8 $(MODEL_TRAIN) --epochs 0 --width 1 --name deepak8_full --out $(MODEL_BUILD)/deepak8_full
+	$(BIN)/jetml train breg --data $(MODEL_BUILD)/ttbar_semilep.root --epochs 30 --width 0.25 --seed 1 --split-seed 1 --batch-size 128 --no-progress --out $(MODEL_BUILD)/breg
+	for m in $(SHIPPED); do \
 	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \
 	  cp $(MODEL_BUILD)/$$m/$$m.onnx $(MODEL_BUILD)/$$m/$$m.card.json $(MODEL_BUILD)/$$m/$$m.pt \
 	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ ; \

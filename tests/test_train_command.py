@@ -70,6 +70,17 @@ def test_train_kin_variant_has_no_sv_input(tiny_samples, tmp_path) -> None:
     assert json.loads((out / "preprocess.json").read_text())["input_names"] == ["pf_features"]
 
 
+def test_epochs_zero_exports_untrained_full_size(tiny_samples, tmp_path) -> None:
+    out = tmp_path / "full_size"
+    args = train_args(tiny_samples, out, "--epochs", "0", "--width", "1")
+    assert main(args) == 0
+    card = json.loads((out / "deepak8.card.json").read_text())
+    assert card["trained"] is False and card["metrics"] == {}
+    assert card["architecture_config"]["width"] == 1
+    assert card["parity"]["max_abs_diff"] <= 1e-5
+    assert 1e6 < (out / "deepak8.onnx").stat().st_size < 5e6  # ~0.45 M float32 weights
+
+
 def test_train_bad_inputs(tiny_samples, tmp_path, capsys) -> None:
     assert main(train_args([tmp_path / "missing.root"], tmp_path / "m")) == 2
     assert "not found" in capsys.readouterr().err

@@ -27,7 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("tagger", choices=TAGGERS, help="which tagger to train")
     parser.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE")
     parser.add_argument("--out", type=Path, required=True, help="model folder to write")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=10,
+        help="training epochs; 0 exports the untrained network (card: trained false, no metrics)",
+    )
     parser.add_argument(
         "--inputs",
         choices=("kin", "kinpid", "full"),
@@ -81,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     for path in args.data:
         if not path.is_file():
             raise InputFileError(f"{path}: input file not found")
-    for option in ("epochs", "batch_size", "threads", "patience"):
+    if args.epochs < 0:
+        raise ConfigError("--epochs must be >= 0 (0 exports the untrained network)")
+    for option in ("batch_size", "threads", "patience"):
         if getattr(args, option) < 1:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 1")
     if args.width <= 0 or args.lr <= 0:
@@ -111,11 +118,12 @@ def run(args: argparse.Namespace) -> int:
             args.data, args.out, job, name=name, version=args.version, command=command
         )
         console = Console()
-        console.print(
-            "relative resolution {resolution_before:.4f} -> {resolution_after:.4f} "
-            "(improvement {resolution_improvement:.1%}), quantile coverage "
-            "{quantile_coverage:.1%}".format(**metrics)
-        )
+        if metrics:
+            console.print(
+                "relative resolution {resolution_before:.4f} -> {resolution_after:.4f} "
+                "(improvement {resolution_improvement:.1%}), quantile coverage "
+                "{quantile_coverage:.1%}".format(**metrics)
+            )
         console.print(f"model card: {card}")
         return 0
     job = DeepAK8Job(
@@ -134,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         args.data, args.out, job, name=name, version=args.version, command=command
     )
     console = Console()
-    for pair, values in metrics["pairs"].items():
+    for pair, values in metrics.get("pairs", {}).items():
         console.print(
             f"{pair}: AUC {values['auc']:.4f}  1/εB@50% {values['rejection_at_eff50']}  "
             f"1/εB@30% {values['rejection_at_eff30']}  ({values['n_signal']} vs "

@@ -119,7 +119,9 @@ def train_deepak8(
     """Train DeepAK8 (or DeepAK8-MD) on ``paths``; write the model folder ``out``.
 
     Returns (card path, metrics). The split into train / validation / held-out test jets is
-    seeded; standardisation is fitted on the training jets only.
+    seeded; standardisation is fitted on the training jets only. With ``epochs == 0`` the network
+    is exported untrained (card ``trained: false``, no metrics), e.g. the full-size configuration
+    for timing.
     """
     table = read_fatjets(paths, job.variant, job.selection)
     if job.max_jets is not None and len(table) > job.max_jets:
@@ -152,8 +154,10 @@ def train_deepak8(
         result = fit_adversarial(md, train, val, job.train, job.adversarial)
     else:
         result = fit(model, train, val, job.train)
-    probabilities = predict(model, test)
-    metrics = heldout_metrics(probabilities, test, job.adversarial.mass_edges)
+    trained = job.train.epochs > 0
+    metrics = (
+        heldout_metrics(predict(model, test), test, job.adversarial.mass_edges) if trained else {}
+    )
 
     out = Path(out)
     parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
@@ -178,7 +182,7 @@ def train_deepak8(
         model,
         config,
         parity_rows.inputs,
-        trained=True,
+        trained=trained,
         samples=table.samples,
         command=command,
         seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
@@ -239,10 +243,12 @@ def train_bregression(
         target_scale=1.0 / target_info.scale,
     )
     result = fit(model, train, val, job.train)
-    metrics: dict[str, Any] = {
-        "heldout_jets": len(test),
-        **regression_metrics(predict(model, test), test.target),
-    }
+    trained = job.train.epochs > 0
+    metrics: dict[str, Any] = (
+        {"heldout_jets": len(test), **regression_metrics(predict(model, test), test.target)}
+        if trained
+        else {}
+    )
     out = Path(out)
     parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
     training = {
@@ -261,7 +267,7 @@ def train_bregression(
         model,
         config,
         parity_rows.inputs,
-        trained=True,
+        trained=trained,
         samples=table.samples,
         command=command,
         seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
