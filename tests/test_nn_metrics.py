@@ -76,3 +76,18 @@ def test_regression_metrics() -> None:
     unit = np.stack([np.ones_like(target), np.ones_like(target), np.ones_like(target)], axis=1)
     assert regression_metrics(unit, target)["resolution_improvement"] == pytest.approx(0.0)
     assert effective_resolution(rng.normal(1.0, 0.1, 100000)) == pytest.approx(0.1, rel=0.02)
+
+
+def test_goal_report_marks_met_unmet_and_unmeasurable() -> None:
+    pytest.importorskip("torch")
+    from jetml.nn.pipeline import goal_report
+
+    metrics = {
+        "pairs": {"hbb_vs_qcd": {"rejection_at_eff50": 64.0}},
+        "top_vs_qcd_pt500_650": {"auc": 0.95, "rejection_at_eff30": None},
+    }
+    report = goal_report(metrics)
+    assert report["hbb_vs_qcd_rejection_at_eff50"] == {"goal_min": 50.0, "value": 64.0, "met": True}
+    assert report["top_vs_qcd_pt500_650_auc"]["met"] is False
+    assert report["top_vs_qcd_pt500_650_rejection_at_eff30"]["met"] is None
+    assert "breg_resolution_improvement" not in report
