@@ -131,3 +131,28 @@ def test_deepjet_lstm_exports_as_onnx_lstm(tmp_path) -> None:
         n: t.numpy() for n, t in zip(model.input_names, model.example_inputs(33), strict=True)
     }
     assert check_parity(model, path, inputs).passed
+
+
+def test_early_stopping_restores_best_weights_and_is_reproducible() -> None:
+    def run() -> tuple:
+        torch.manual_seed(0)
+        model = BRegression(n_features=8, hidden=(32, 16), width=1.0)
+        train = synthetic(model, 160, seed=3)
+        val = synthetic(model, 64, seed=4)
+        # validation targets unrelated to the inputs: fitting train soon hurts validation
+        val = ArrayDataset(val.inputs, np.random.default_rng(5).permutation(val.target))
+        config = TrainConfig(
+            epochs=40, batch_size=16, learning_rate=1e-2, patience=2, progress=False
+        )
+        result = fit(model, train, val, config)
+        x, y = to_tensors(val, model.input_names), torch.as_tensor(val.target)
+        return result, evaluate_loss(model.training_loss, x, y, batch_size=64)
+
+    result, restored_loss = run()
+    val_losses = [h["val_loss"] for h in result.history]
+    assert result.stopped_early and len(val_losses) < 40
+    assert result.best_val_loss == min(val_losses)
+    assert val_losses[result.best_epoch] == result.best_val_loss
+    assert restored_loss == pytest.approx(result.best_val_loss, rel=1e-6)
+    again, _ = run()
+    assert again.history == result.history  # same seeds, same numbers
