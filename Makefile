@@ -34,7 +34,7 @@ models: $(INSTALLED)
 	mkdir -p $(MODEL_BUILD)
 	$(BIN)/jetml generate ttbar_had --events 4000 --seed 11 --out $(MODEL_BUILD)/ttbar_had.root --overwrite
 	$(BIN)/jetml generate qcd --events 8000 --seed 12 --out $(MODEL_BUILD)/qcd.root --overwrite
-	$(BIN)/jetml generate zh_bb --events 3000 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
+	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
 	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
 	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
 	$(BIN)/jetml train deepak8 $(MODEL_TRAIN) --epochs $(MODEL_EPOCHS) --out $(MODEL_BUILD)/deepak8

@@ -32,7 +32,7 @@ def train_args(files: list[Path], out: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def test_train_writes_model_card_and_validates(tiny_samples, tmp_path, capsys) -> None:
+def test_train_writes_model_card_and_validates(tiny_samples, tmp_path, capsys, cms_nano) -> None:
     out = tmp_path / "deepak8"
     assert main(train_args(tiny_samples, out, "--seed", "3")) == 0
     assert "top_vs_qcd: AUC" in capsys.readouterr().out
@@ -60,6 +60,11 @@ def test_train_writes_model_card_and_validates(tiny_samples, tmp_path, capsys) -
     code = main(["validate", str(out), "--data", str(out / "heldout.npz"), "--plots", str(plots)])
     assert code == 0
     assert len(list(plots.glob("*.png"))) == 17
+    # the deployment path on real CMS PFNano: inputs built from the model's preprocess.json
+    capsys.readouterr()
+    assert main(["validate", str(out), "--data", str(cms_nano / "pfnano.root"),
+                 "--plots", str(tmp_path / "real")]) == 0  # fmt: skip
+    assert "parity OK on 21 jets" in capsys.readouterr().out
 
 
 def test_train_kin_variant_has_no_sv_input(tiny_samples, tmp_path) -> None:
@@ -93,7 +98,7 @@ def test_train_bad_inputs(tiny_samples, tmp_path, capsys) -> None:
     assert "0 selected AK8 jets" in capsys.readouterr().err
 
 
-def test_train_breg_on_semileptonic_ttbar(tmp_path_factory, tmp_path, capsys) -> None:
+def test_train_breg_on_semileptonic_ttbar(tmp_path_factory, tmp_path, capsys, cms_nano) -> None:
     from jetml.samples import get
 
     with pytest.MonkeyPatch.context() as patch:

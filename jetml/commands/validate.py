@@ -1,7 +1,9 @@
 """``jetml validate MODEL --data FILE``: torch vs onnxruntime outputs on the same jets.
 
 MODEL is a model folder written by jetml training (or its ``.onnx`` / ``.card.json``); FILE is an
-``.npz`` of model inputs as training writes them (``ArrayDataset.save``), e.g. the held-out set.
+``.npz`` of model inputs as training writes them (``heldout.npz``), or a PFNano ROOT file
+(generated or real CMS) for models made by ``jetml train``: its jets' inputs are then built with
+the model's ``preprocess.json``, as the deployment builds them.
 Prints the largest |difference| per output, writes a 2D histogram per output (torch vs ONNX) and
 exits 1 when any difference exceeds the tolerance (default 1e-5).
 """
@@ -23,7 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("model", type=Path, help="model folder, .onnx or .card.json")
     parser.add_argument(
-        "--data", type=Path, required=True, help=".npz of model inputs (training's held-out set)"
+        "--data",
+        type=Path,
+        required=True,
+        help="heldout.npz of model inputs, or a PFNano .root file (models from jetml train)",
     )
     parser.add_argument(
         "--plots",
@@ -55,7 +60,14 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     loaded = load_model(args.model)
     network = loaded.network
-    data = ArrayDataset.load(args.data, network.input_names)
+    if args.data.suffix == ".root":
+        from jetml.nn.pipeline import dataset_from_root
+
+        if not args.data.is_file():
+            raise InputFileError(f"{args.data}: input file not found")
+        data = dataset_from_root(loaded.card, loaded.card_path.parent, args.data)
+    else:
+        data = ArrayDataset.load(args.data, network.input_names)
     if args.max_jets is not None:
         data = data.take(slice(0, args.max_jets))
     if len(data) == 0:
@@ -81,9 +93,13 @@ def run(args: argparse.Namespace) -> int:
     plots = parity_plots(report, network.output_labels, args.plots, name)
     console.print(f"{len(plots)} plots written to {args.plots}/")
     if report.passed:
-        console.print(f"[green]parity OK[/]: max |Δ| = {report.max_abs_diff:.3g} <= {tolerance:g}")
+        console.print(
+            f"[green]parity OK[/] on {len(data)} jets: max |Δ| = {report.max_abs_diff:.3g} "
+            f"<= {tolerance:g}"
+        )
         return 0
     console.print(
-        f"[bold red]parity FAILED[/]: max |Δ| = {report.max_abs_diff:.3g} > {tolerance:g}"
+        f"[bold red]parity FAILED[/] on {len(data)} jets: max |Δ| = {report.max_abs_diff:.3g} "
+        f"> {tolerance:g}"
     )
     return 1

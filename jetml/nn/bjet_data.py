@@ -139,25 +139,33 @@ class BJetTable:
 
 
 def read_bjets(
-    paths: Sequence[str | Path], selection: BJetSelection = BJetSelection()
+    paths: Sequence[str | Path],
+    selection: BJetSelection = BJetSelection(),
+    with_target: bool = True,
 ) -> BJetTable:
-    """Read the selected b jets of every file with features and target."""
+    """Read the selected b jets of every file with features and target.
+
+    ``with_target=False`` (validation on any NanoAOD with PF candidates, e.g. real PFNano): every
+    jet in the pT / eta range is read, whatever its flavour, with target 0.
+    """
     parts, targets, pts, samples = [], [], [], []
     for path in paths:
         events = load_events(path)
-        if "GenJet" not in events.fields or "ptWithNu" not in events.GenJet.fields:
-            raise InputFileError(f"{path}: no GenJet_ptWithNu branch (the regression target)")
+        if "Jet" not in events.fields:
+            raise InputFileError(f"{path}: no Jet collection")
         jets = events.Jet
-        mask = (
-            (jets.hadronFlavour == 5)
-            & (jets.genJetIdx >= 0)
-            & (jets.pt >= selection.pt_min)
-            & (abs(jets.eta) < selection.abs_eta_max)
-        )
-        gen_pt = ak.to_numpy(ak.flatten(jets[mask].matched_gen.ptWithNu)).astype(np.float64)
+        mask = (jets.pt >= selection.pt_min) & (abs(jets.eta) < selection.abs_eta_max)
+        if with_target:
+            if "GenJet" not in events.fields or "ptWithNu" not in events.GenJet.fields:
+                raise InputFileError(f"{path}: no GenJet_ptWithNu branch (the regression target)")
+            mask = mask & (jets.hadronFlavour == 5) & (jets.genJetIdx >= 0)
         pt = ak.to_numpy(ak.flatten(jets[mask].pt)).astype(np.float64)
+        if with_target:
+            gen_pt = ak.to_numpy(ak.flatten(jets[mask].matched_gen.ptWithNu)).astype(np.float64)
+            targets.append((gen_pt / pt).astype(np.float32))
+        else:
+            targets.append(np.zeros(len(pt), dtype=np.float32))
         parts.append(bjet_features(events, mask))
-        targets.append((gen_pt / pt).astype(np.float32))
         pts.append(pt)
         samples.append(sample_of(path))
     features = {name: np.concatenate([p[name] for p in parts]) for name in BJET_FEATURES}

@@ -178,9 +178,16 @@ class FatJetTable:
 
 
 def read_fatjets(
-    paths: Sequence[str | Path], variant: str, selection: JetSelection = JetSelection()
+    paths: Sequence[str | Path],
+    variant: str,
+    selection: JetSelection = JetSelection(),
+    require_labels: bool = True,
 ) -> FatJetTable:
-    """Read the selected jets of every file with the variables the variant needs."""
+    """Read the selected jets of every file with the variables the variant needs.
+
+    With ``require_labels=False`` files without ``FatJet_label`` (real PFNano) are accepted: all
+    jets in the pT / eta ranges are read and labelled -1 (for validation, not training).
+    """
     pf, sv = INPUT_VARIANTS[variant]
     names = sorted(
         {source for name in (*pf, *sv) for source in _CATALOGUE_SOURCES.get(name, (name,))}
@@ -189,15 +196,19 @@ def read_fatjets(
     labels, pts, masses, samples = [], [], [], []
     for path in paths:
         events = load_events(path)
-        if "FatJet" not in events.fields or "label" not in events.FatJet.fields:
-            raise InputFileError(f"{path}: no FatJet_label branch (not a labelled jetml sample)")
+        if "FatJet" not in events.fields:
+            raise InputFileError(f"{path}: no FatJet collection")
         jets = events.FatJet
+        labelled = "label" in jets.fields
+        if require_labels and not labelled:
+            raise InputFileError(f"{path}: no FatJet_label branch (not a labelled jetml sample)")
         mask = (
-            (jets.label >= 0)
-            & (jets.pt >= selection.pt_min)
+            (jets.pt >= selection.pt_min)
             & (jets.pt < selection.pt_max)
             & (abs(jets.eta) < selection.abs_eta_max)
         )
+        if labelled:
+            mask = mask & (jets.label >= 0)
         variables = cms_jet_variables(events, names, mask)
         selected = jets[mask]
         pt = ak.to_numpy(ak.flatten(selected.pt)).astype(np.float64)
@@ -205,7 +216,11 @@ def read_fatjets(
         variables["jet_pt_log"] = ak.Array(np.log(pt).astype(np.float32))
         variables["jet_e_log"] = ak.Array(np.log(energy).astype(np.float32))
         parts.append(variables)
-        labels.append(ak.to_numpy(ak.flatten(selected.label)).astype(np.int64))
+        labels.append(
+            ak.to_numpy(ak.flatten(selected.label)).astype(np.int64)
+            if labelled
+            else np.full(len(pt), -1, dtype=np.int64)
+        )
         pts.append(pt)
         masses.append(ak.to_numpy(ak.flatten(selected.msoftdrop)).astype(np.float64))
         samples.append(sample_of(path))

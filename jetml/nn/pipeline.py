@@ -312,3 +312,35 @@ def train_bregression(
     )
     parity_rows.save(out / HELDOUT_FILE)
     return card, metrics
+
+
+def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path) -> ArrayDataset:
+    """Inputs of a model trained by :func:`train_deepak8` / :func:`train_bregression` for the jets
+    of a PFNano file (generated or real CMS), built with the model's own ``preprocess.json``:
+    the deployment path, for ``jetml validate --data FILE.root``."""
+    from jetml.errors import ConfigError
+    from jetml.features import load_data_config
+    from jetml.nn import fatjet_data
+
+    training = card.get("training") or {}
+    selection = dict(training.get("selection") or {})
+    if selection.get("pt_max", 0.0) is None:  # +inf is stored as null in JSON
+        selection["pt_max"] = float("inf")
+    config = load_data_config(card_folder / card["data_config"])
+    if card["architecture"] == "deepak8" and "input_variant" in training:
+        table = fatjet_data.read_fatjets(
+            [path],
+            training["input_variant"],
+            fatjet_data.JetSelection(**selection),
+            require_labels=False,
+        )
+        return fatjet_data.to_dataset(table, config)
+    if card["architecture"] == "breg" and "selection" in training:
+        bjets = bjet_data.read_bjets(
+            [path], bjet_data.BJetSelection(**selection), with_target=False
+        )
+        return bjet_data.to_dataset(bjets, config)
+    raise ConfigError(
+        f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
+        "breg); give an .npz of model inputs instead"
+    )
