@@ -67,12 +67,20 @@ def test_train_writes_model_card_and_validates(tiny_samples, tmp_path, capsys, c
     assert "parity OK on 21 jets" in capsys.readouterr().out
 
 
-def test_train_kin_variant_has_no_sv_input(tiny_samples, tmp_path) -> None:
-    out = tmp_path / "kin"
-    assert main(train_args(tiny_samples, out, "--inputs", "kin")) == 0
-    card = json.loads((out / "deepak8.card.json").read_text())
+def test_train_kin_variant_has_no_sv_input_and_is_reproducible(tiny_samples, tmp_path) -> None:
+    cards = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(train_args(tiny_samples, out, "--inputs", "kin")) == 0
+        cards.append(json.loads((out / "deepak8.card.json").read_text()))
+    card = cards[0]
     assert card["architecture_config"]["n_sv_features"] == 0
-    assert json.loads((out / "preprocess.json").read_text())["input_names"] == ["pf_features"]
+    assert json.loads((tmp_path / "a" / "preprocess.json").read_text())["input_names"] == [
+        "pf_features"
+    ]
+    # same files and seeds: same weights, byte-identical ONNX
+    assert cards[0]["training"]["history"] == cards[1]["training"]["history"]
+    assert cards[0]["sha256"] == cards[1]["sha256"]
 
 
 def test_epochs_zero_exports_untrained_full_size(tiny_samples, tmp_path) -> None:

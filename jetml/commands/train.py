@@ -59,13 +59,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+_COMMON_OPTIONS = (
+    "epochs", "width", "batch_size", "lr", "patience", "threads", "seed", "split_seed", "pt_min",
+    "max_jets", "name", "version",
+)  # fmt: skip
+_TAGGER_OPTIONS = {
+    "deepak8": ("inputs", "pt_max"),
+    "deepak8_md": ("inputs", "pt_max", "lam"),
+    "breg": (),
+}
+
+
 def canonical_command(args: argparse.Namespace) -> str:
-    """The full command line that reproduces this training (every setting explicit)."""
+    """The full command line that reproduces this training (every relevant setting explicit)."""
     words = ["jetml", "train", args.tagger, "--data", *map(str, args.data), "--out", str(args.out)]
-    for option in (
-        "epochs", "inputs", "width", "batch_size", "lr", "patience", "threads", "seed",
-        "split_seed", "pt_min", "pt_max", "max_jets", "lam", "name", "version",
-    ):  # fmt: skip
+    for option in (*_COMMON_OPTIONS, *_TAGGER_OPTIONS[args.tagger]):
         value = getattr(args, option)
         if value is not None:
             words += [f"--{option.replace('_', '-')}", str(value)]

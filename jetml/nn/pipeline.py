@@ -27,7 +27,7 @@ from jetml.nn.fatjet_data import (
 from jetml.nn.metrics import classification_metrics, pair_discriminant, regression_metrics
 from jetml.nn.package import write_model
 from jetml.nn.preprocessing import auto_var_info
-from jetml.nn.training import TrainConfig, TrainResult, fit, predict
+from jetml.nn.training import TrainConfig, TrainResult, fit, predict, seed_everything
 
 TOP = tuple(c for c in DEEPAK8_CLASSES if c.startswith("Top_"))
 W = ("W_cq", "W_qq")
@@ -175,6 +175,7 @@ def train_deepak8(
     test = to_dataset(table.take(test_index), config)
 
     specs = group_specs(job.variant)
+    seed_everything(job.train.seed)  # initial weights (classifier and adversary) from the seed
     model = DeepAK8(
         n_pf_features=len(specs[0].var_names),
         n_sv_features=len(specs[1].var_names) if len(specs) > 1 else 0,
@@ -270,6 +271,7 @@ def train_bregression(
     val = bjet_data.to_dataset(table.take(val_index), config)
     test = bjet_data.to_dataset(table.take(test_index), config)
     target_info = auto_var_info(train.target.astype(np.float64))
+    seed_everything(job.train.seed)  # initial weights from the seed
     model = BRegression(
         n_features=len(bjet_data.BJET_FEATURES),
         width=job.width,

@@ -58,7 +58,8 @@ class TrainResult:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch's global generator (weight initialisation, dropout)."""
+    """Seed torch's global generator (weight initialisation, dropout); call it before building
+    a network so its initial weights come from the seed too."""
     torch.manual_seed(seed)
 
 
