@@ -35,10 +35,9 @@ def parity_plots(
     for column, label in enumerate(labels):
         x = report.torch_outputs[:, column].astype(np.float64)
         y = report.onnx_outputs[:, column].astype(np.float64)
-        low = float(min(x.min(initial=0.0), y.min(initial=0.0)))
-        high = float(max(x.max(initial=1.0), y.max(initial=1.0)))
-        if high <= low:
-            high = low + 1.0
+        low, high = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+        margin = 0.02 * (high - low) if high > low else 0.5
+        low, high = low - margin, high + margin
         axis = hist.axis.Regular(bins, low, high, name="torch", label=f"torch {label}")
         histogram = hist.Hist(
             axis,
