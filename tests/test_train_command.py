@@ -106,12 +106,37 @@ def test_train_bad_inputs(tiny_samples, tmp_path, capsys) -> None:
     assert "0 selected AK8 jets" in capsys.readouterr().err
 
 
-def test_train_breg_on_semileptonic_ttbar(tmp_path_factory, tmp_path, capsys, cms_nano) -> None:
+@pytest.fixture(scope="module")
+def semileptonic_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 semileptonic ttbar events (AK4 jets of all flavours, MPI off), generated once."""
     from jetml.samples import get
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache_breg")))
-        sample = get("ttbar_semilep", 60, 23, mpi=False)
+        patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache_ak4")))
+        return get("ttbar_semilep", 60, 23, mpi=False)
+
+
+def test_train_deepjet_and_validate_on_real_pfnano(
+    semileptonic_sample, tmp_path, capsys, cms_nano
+) -> None:
+    out = tmp_path / "deepjet"
+    args = ["train", "deepjet", "--data", str(semileptonic_sample), "--out", str(out),
+            "--epochs", "2", "--width", "0.125", "--batch-size", "32", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert "b_vs_udsg: AUC" in capsys.readouterr().out
+    card = json.loads((out / "deepjet.card.json").read_text())
+    assert card["output_labels"] == ["b", "bb", "lepb", "c", "uds", "g"]
+    preprocess = json.loads((out / "preprocess.json").read_text())
+    assert preprocess["input_names"] == ["global", "cpf", "npf", "sv"]
+    assert preprocess["cpf"]["var_length"] == 25 and len(preprocess["cpf"]["var_names"]) == 16
+    assert set(card["metrics"]["pairs"]) <= {"b_vs_udsg", "c_vs_udsg", "b_vs_c"}
+    real = cms_nano / "pfnano.root"
+    assert main(["validate", str(out), "--data", str(real), "--plots", str(tmp_path)]) == 0
+    assert "parity OK on 42 jets" in capsys.readouterr().out
+
+
+def test_train_breg_on_semileptonic_ttbar(semileptonic_sample, tmp_path, capsys, cms_nano) -> None:
+    sample = semileptonic_sample
     out = tmp_path / "breg"
     args = ["train", "breg", "--data", str(sample), "--out", str(out), "--epochs", "3",
             "--width", "0.03125", "--batch-size", "32", "--no-progress"]  # fmt: skip

@@ -1,7 +1,8 @@
 """``jetml train TAGGER --data FILES... --epochs E --out DIR``: train a tagger on PFNano files.
 
 Taggers trainable end to end from jetml's generated samples: ``deepak8``, ``deepak8_md``
-(mass-decorrelated with an adversary) and ``breg`` (b-jet energy regression). Writes the model
+(mass-decorrelated with an adversary), ``deepjet`` (AK4 flavour) and ``breg`` (b-jet energy
+regression). Writes the model
 folder (ONNX, preprocess.json, torch weights, model card with held-out metrics) and
 ``heldout.npz`` for ``jetml validate``.
 """
@@ -12,7 +13,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-TAGGERS = ("deepak8", "deepak8_md", "breg")
+TAGGERS = ("deepak8", "deepak8_md", "deepjet", "breg")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a tagger on PFNano files (CPU)",
-        description="Train DeepAK8, DeepAK8-MD or the b-jet regression on labelled PFNano "
+        description="Train DeepAK8, DeepAK8-MD, DeepJet or the b-jet regression on labelled PFNano "
         "files (jetml generate), "
         "export to ONNX with a parity check and write the model card with held-out metrics.",
     )
@@ -66,6 +67,7 @@ _COMMON_OPTIONS = (
 _TAGGER_OPTIONS = {
     "deepak8": ("inputs", "pt_max"),
     "deepak8_md": ("inputs", "pt_max", "lam"),
+    "deepjet": (),
     "breg": (),
 }
 
@@ -85,10 +87,18 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from jetml.errors import ConfigError, InputFileError
+    from jetml.nn.ak4_data import AK4Selection
     from jetml.nn.bjet_data import BJetSelection
     from jetml.nn.deepak8_md import AdversarialConfig
     from jetml.nn.fatjet_data import JetSelection
-    from jetml.nn.pipeline import BRegressionJob, DeepAK8Job, train_bregression, train_deepak8
+    from jetml.nn.pipeline import (
+        BRegressionJob,
+        DeepAK8Job,
+        DeepJetJob,
+        train_bregression,
+        train_deepak8,
+        train_deepjet,
+    )
     from jetml.nn.training import TrainConfig
 
     for path in args.data:
@@ -134,6 +144,23 @@ def run(args: argparse.Namespace) -> int:
             )
         console.print(f"model card: {card}")
         return 0
+    if args.tagger == "deepjet":
+        card, metrics = train_deepjet(
+            args.data,
+            args.out,
+            DeepJetJob(
+                width=args.width,
+                selection=AK4Selection(pt_min=20.0 if args.pt_min is None else args.pt_min),
+                train=train_config,
+                split_seed=args.split_seed,
+                max_jets=args.max_jets,
+            ),
+            name=name,
+            version=args.version,
+            command=command,
+        )
+        print_pairs(metrics, card)
+        return 0
     job = DeepAK8Job(
         variant=args.inputs,
         width=args.width,
@@ -149,6 +176,14 @@ def run(args: argparse.Namespace) -> int:
     card, metrics = train_deepak8(
         args.data, args.out, job, name=name, version=args.version, command=command
     )
+    print_pairs(metrics, card)
+    return 0
+
+
+def print_pairs(metrics: dict, card: Path) -> None:
+    """Headline classifier figures of a finished training."""
+    from rich.console import Console
+
     console = Console()
     for pair, values in metrics.get("pairs", {}).items():
         console.print(
@@ -157,4 +192,3 @@ def run(args: argparse.Namespace) -> int:
             f"{values['n_background']} jets)"
         )
     console.print(f"model card: {card}")
-    return 0

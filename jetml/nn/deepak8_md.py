@@ -48,6 +48,7 @@ class MassAdversary(nn.Module):
             previous = units
         layers.append(nn.Linear(previous, n_bins))
         self.net = nn.Sequential(*layers)
+        self.n_bins = n_bins
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.net(hidden)
@@ -124,8 +125,12 @@ def fit_adversarial(
     """Alternating training of classifier and adversary (see the module docstring).
 
     ``train.extras[mass_key]`` holds each jet's soft-drop mass. Early stopping watches the
-    validation ``L_class - λ·L_adv`` with the current adversary; the best classifier and adversary
-    weights are restored at the end.
+    validation ``L_class - λ·min(L_adv, H)``, where ``H`` is the entropy of the background
+    mass-bin frequencies: the loss of an adversary that learnt nothing. A classifier cannot earn
+    more than blinding the adversary, so a momentarily confused adversary (``L_adv > H``) cannot
+    make an epoch look better than it is, while the classification loss alone would favour the
+    early, still mass-correlated epochs. The history records both validation losses; the best
+    classifier and adversary weights are restored.
     """
     for part in (train, val):
         if mass_key not in part.extras:
@@ -164,11 +169,16 @@ def fit_adversarial(
             adversary_opt.step()
             return float(adv_loss.detach())
 
-        def combined(inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> torch.Tensor:
-            class_loss, adv_loss, _ = model.losses(
-                inputs, val_y[index], val_bins[index], val_bkg[index]
-            )
-            return class_loss - lam * adv_loss
+        background_bins = train_bins[train_bkg].numpy()
+        frequencies = np.bincount(background_bins, minlength=model.adversary.n_bins)
+        frequencies = frequencies[frequencies > 0] / max(len(background_bins), 1)
+        blind_loss = float(-(frequencies * np.log(frequencies)).sum())
+
+        def val_class_loss(inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> torch.Tensor:
+            return model.losses(inputs, val_y[index], val_bins[index], val_bkg[index])[0]
+
+        def val_adv_loss(inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> torch.Tensor:
+            return model.losses(inputs, val_y[index], val_bins[index], val_bkg[index])[1]
 
         with progress_bar(config.progress) as progress:
             for epoch in range(adversarial.pretrain_epochs):
@@ -207,17 +217,22 @@ def fit_adversarial(
                     rows += len(index)
                     progress.update(task, advance=1, loss=running / rows)
                 model.eval()
-                val_loss = evaluate_loss(
-                    combined,
-                    val_x,
-                    torch.arange(len(val)),
-                    config.batch_size,
-                )
+                rows_index = torch.arange(len(val))
+                val_loss = evaluate_loss(val_class_loss, val_x, rows_index, config.batch_size)
+                adv = evaluate_loss(val_adv_loss, val_x, rows_index, config.batch_size)
+                objective = val_loss - lam * min(adv, blind_loss)
                 result.history.append(
-                    {"epoch": epoch, "train_loss": running / max(rows, 1), "val_loss": val_loss}
+                    {
+                        "epoch": epoch,
+                        "train_loss": running / max(rows, 1),
+                        "val_loss": objective,
+                        "val_class_loss": val_loss,
+                        "val_adversary_loss": adv,
+                        "adversary_blind_loss": blind_loss,
+                    }
                 )
-                progress.update(task, description=f"epoch {epoch + 1} val {val_loss:.4f}")
-                if stopper.update(epoch, val_loss):
+                progress.update(task, description=f"epoch {epoch + 1} val {objective:.4f}")
+                if stopper.update(epoch, objective):
                     result.stopped_early = epoch + 1 < config.epochs
                     break
         stopper.restore()

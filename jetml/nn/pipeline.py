@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 
 from jetml.errors import JetmlError
-from jetml.nn import bjet_data
+from jetml.nn import ak4_data, bjet_data
 from jetml.nn.bregression import BRegression
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DEEPAK8_CLASSES, DeepAK8
 from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
+from jetml.nn.deepjet import DEEPJET_CLASSES, DeepJet
 from jetml.nn.fatjet_data import (
     JetSelection,
     fit_config,
@@ -337,6 +338,11 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
             require_labels=False,
         )
         return fatjet_data.to_dataset(table, config)
+    if card["architecture"] == "deepjet" and "selection" in training:
+        ak4 = ak4_data.read_ak4_jets(
+            [path], ak4_data.AK4Selection(**selection), require_labels=False
+        )
+        return ak4_data.to_dataset(ak4, config)
     if card["architecture"] == "breg" and "selection" in training:
         bjets = bjet_data.read_bjets(
             [path], bjet_data.BJetSelection(**selection), with_target=False
@@ -344,5 +350,101 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
         return bjet_data.to_dataset(bjets, config)
     raise ConfigError(
         f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
-        "breg); give an .npz of model inputs instead"
+        "deepjet, breg); give an .npz of model inputs instead"
     )
+
+
+DEEPJET_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "b_vs_udsg": (("b", "bb", "lepb"), ("uds", "g")),
+    "c_vs_udsg": (("c",), ("uds", "g")),
+    "b_vs_c": (("b", "bb", "lepb"), ("c",)),
+}
+
+
+@dataclass(frozen=True)
+class DeepJetJob:
+    """Everything a DeepJet training run needs besides the files."""
+
+    width: float = 0.25
+    selection: ak4_data.AK4Selection = field(default_factory=ak4_data.AK4Selection)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    split_seed: int = 1
+    fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    max_jets: int | None = None
+
+
+def train_deepjet(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    job: DeepJetJob,
+    *,
+    name: str,
+    version: str,
+    command: str,
+) -> tuple[Path, dict[str, Any]]:
+    """Train DeepJet on the AK4 jets of ``paths``; write the model folder ``out``.
+
+    Returns (card path, held-out metrics: AUC and rejections for b/c/udsg pairs).
+    """
+    table = ak4_data.read_ak4_jets(paths, job.selection)
+    if job.max_jets is not None and len(table) > job.max_jets:
+        keep = np.sort(
+            np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_jets]
+        )
+        table = table.take(keep)
+    classes_present = np.unique(table.label)
+    if len(table) < 50 or len(classes_present) < 2:
+        raise TrainingDataError(
+            f"{len(table)} labelled AK4 jets in {len(classes_present)} class(es) from "
+            f"{len(paths)} file(s): need >= 50 jets of >= 2 classes"
+        )
+    train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
+    train_table = table.take(train_index)
+    config = ak4_data.fit_config(train_table)
+    train = ak4_data.to_dataset(train_table, config)
+    val = ak4_data.to_dataset(table.take(val_index), config)
+    test = ak4_data.to_dataset(table.take(test_index), config)
+    seed_everything(job.train.seed)  # initial weights from the seed
+    model = DeepJet(width=job.width)
+    result = fit(model, train, val, job.train)
+    trained = job.train.epochs > 0
+    metrics: dict[str, Any] = (
+        {
+            "heldout_jets": len(test),
+            "pairs": classification_metrics(
+                predict(model, test), test.target, DEEPJET_CLASSES, DEEPJET_PAIRS
+            ),
+        }
+        if trained
+        else {}
+    )
+    out = Path(out)
+    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
+    training = {
+        "jets": {"train": len(train), "validation": len(val), "test": len(test)},
+        "class_counts": {
+            DEEPJET_CLASSES[c]: int((table.label == c).sum()) for c in classes_present
+        },
+        "selection": asdict(job.selection),
+        "train_config": asdict(job.train),
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "wall_seconds": round(result.seconds, 1),
+    }
+    card = write_model(
+        out,
+        name,
+        version,
+        model,
+        config,
+        parity_rows.inputs,
+        trained=trained,
+        samples=table.samples,
+        command=command,
+        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
+        metrics=metrics,
+        training=training,
+    )
+    parity_rows.save(out / HELDOUT_FILE)
+    return card, metrics
