@@ -38,7 +38,7 @@ models: $(INSTALLED)
 	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
 	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
 	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
-	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 30 --out $(MODEL_BUILD)/deepak8
+	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8
 	$(BIN)/jetml train deepak8_md --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8_md
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) --width 1 --seed 1 --split-seed 1 --no-progress --epochs 0 --name deepak8_full --out $(MODEL_BUILD)/deepak8_full
 	$(BIN)/jetml train deepjet --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deepjet
