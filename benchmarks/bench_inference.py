@@ -35,10 +35,10 @@ from threadpoolctl import threadpool_limits
 
 from jetml.features import DataConfig, InputGroupConfig, VarInfo, build_inputs, sort_candidates
 from jetml.inference import DEFAULT_BATCH_SIZE, OnnxModel, counters
-from jetml.inference.architectures import (
+from jetml.nn.reference import (
     DDX_INPUT_SIZE,
-    DeepAK8Like,
     DenseTagger,
+    ReferenceDeepAK8,
     count_flops,
     deepak8_example,
     export_deepak8,
@@ -156,7 +156,7 @@ def bench_torch(tmp: Path, sizes: list[int], min_time: float, rng) -> dict:
     results = {}
     cases: list[tuple[str, torch.nn.Module, Callable[[int], dict]]] = []
     for layout in ("cms", "conv1d"):
-        net = randomise(DeepAK8Like(layout), SEED)
+        net = randomise(ReferenceDeepAK8(layout), SEED)
         cases.append((f"deepak8[{layout}]", net, lambda n, lay=layout: deepak8_inputs(n, rng, lay)))
     cases.append(("dense", randomise(DenseTagger(), SEED), lambda n: dense_inputs(n, rng)))
     print(
@@ -212,7 +212,7 @@ def bench_flops(models: dict[str, Path], gemm_size: int, min_time: float, rng) -
         min_time,
     )
     sgemm = 2 * gemm_size**3 * rates["sgemm"] / 1e9
-    net = randomise(DeepAK8Like("cms"), SEED)
+    net = randomise(ReferenceDeepAK8("cms"), SEED)
     flops = {
         "deepak8": count_flops(net, deepak8_example(net)),
         "dense": count_flops(randomise(DenseTagger(), SEED), (torch.zeros(1, DDX_INPUT_SIZE),)),

@@ -22,7 +22,7 @@ ROWS = 16
 
 @pytest.fixture(scope="module")
 def deepak8(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from jetml.inference.architectures import export_deepak8
+    from jetml.nn.reference import export_deepak8
 
     return export_deepak8(tmp_path_factory.mktemp("deepak8") / "deepak8.onnx", seed=3)
 

@@ -1,16 +1,15 @@
-"""Architecture-faithful reference networks (random weights) for timing and reproducibility.
+"""Reference networks with random weights, for timing and reproducibility studies.
 
-* :class:`DeepAK8Like`: the DeepAK8 (DeepBoostedJet) ResNet. Particle branch: 42 features x
-  100 particles -> conv 32 -> 3 stages x 2 pre-activation residual units of 64, 64, 128
-  filters (kernel 3, stride 1); SV branch: 15 x 7 -> conv 32 -> 2 stages x 2 units of 32, 64;
-  global average pooling of both, concatenation, FC 512, 17 softmax outputs. ``layout="cms"``
-  takes the inputs as the CMS (MXNet-exported) file does, ``(N, 42, 100, 1)`` with 2D convs of
-  kernel (3, 1); ``layout="conv1d"`` takes ``(N, 42, 100)`` with 1D convs (same arithmetic).
+* :class:`ReferenceDeepAK8`: the DeepAK8 (DeepBoostedJet) ResNet of :mod:`jetml.nn.deepak8` at full
+  width (particle branch 42 x 100 -> conv 32 -> 3 stages x 2 residual units of 64, 64, 128
+  filters; SV branch 15 x 7 -> conv 32 -> 2 stages of 32, 64; global average pooling; FC 512;
+  17 softmax outputs). ``layout="cms"`` takes the inputs as the CMS (MXNet-exported) file does,
+  ``(N, 42, 100, 1)`` and ``(N, 15, 7, 1)``; ``layout="conv1d"`` takes ``(N, 42, 100)``.
 * :class:`DenseTagger`: a small DeepDoubleX-size dense network on the flattened DeepDoubleX
   inputs (1x5 + 60x8 + 40x21 + 5x7 = 1360 numbers) -> 128 -> 64 -> 2 softmax outputs.
 
-Weights are random (seeded): the point is the arithmetic, not the physics. Requires torch
-(the ``train`` extra); export uses the TorchScript exporter (``dynamo=False``).
+Weights are random (seeded): the point is the arithmetic, not the physics. Export uses the
+TorchScript exporter (``dynamo=False``).
 """
 
 from __future__ import annotations
@@ -22,65 +21,23 @@ from pathlib import Path
 import torch
 from torch import nn
 
-DEEPAK8_PF_SHAPE = (42, 100)
-DEEPAK8_SV_SHAPE = (15, 7)
-DEEPAK8_CLASSES = 17
+from jetml.nn.deepak8 import DEEPAK8_PF_FEATURES, DEEPAK8_SV_FEATURES, PF_LENGTH, SV_LENGTH, DeepAK8
+
+DEEPAK8_PF_SHAPE = (len(DEEPAK8_PF_FEATURES), PF_LENGTH)
+DEEPAK8_SV_SHAPE = (len(DEEPAK8_SV_FEATURES), SV_LENGTH)
 DDX_INPUT_SIZE = 1 * 5 + 60 * 8 + 40 * 21 + 5 * 7
-
-
 LAYOUTS = ("cms", "conv1d")
 
 
-def _conv(c_in: int, c_out: int, kernel: int, layout: str) -> nn.Module:
-    if layout == "cms":
-        return nn.Conv2d(c_in, c_out, (kernel, 1), padding=(kernel // 2, 0), bias=False)
-    return nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
-
-
-def _norm(channels: int, layout: str) -> nn.Module:
-    return nn.BatchNorm2d(channels) if layout == "cms" else nn.BatchNorm1d(channels)
-
-
-class ResidualUnit(nn.Module):
-    """Pre-activation residual unit: BN-ReLU-Conv(k3)-BN-ReLU-Conv(k3) + shortcut."""
-
-    def __init__(self, c_in: int, c_out: int, layout: str) -> None:
-        super().__init__()
-        self.bn1 = _norm(c_in, layout)
-        self.conv1 = _conv(c_in, c_out, 3, layout)
-        self.bn2 = _norm(c_out, layout)
-        self.conv2 = _conv(c_out, c_out, 3, layout)
-        self.shortcut = None if c_in == c_out else _conv(c_in, c_out, 1, layout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = torch.relu(self.bn1(x))
-        out = self.conv2(torch.relu(self.bn2(self.conv1(pre))))
-        return out + (x if self.shortcut is None else self.shortcut(pre))
-
-
-def _branch(c_in: int, stem: int, stages: Sequence[int], layout: str) -> nn.Sequential:
-    layers: list[nn.Module] = [_conv(c_in, stem, 3, layout)]
-    width = stem
-    for filters in stages:
-        for _ in range(2):
-            layers.append(ResidualUnit(width, filters, layout))
-            width = filters
-    layers += [_norm(width, layout), nn.ReLU()]
-    return nn.Sequential(*layers)
-
-
-class DeepAK8Like(nn.Module):
-    """DeepAK8 ResNet with random weights: (pf, sv) -> softmax (N, 17)."""
+class ReferenceDeepAK8(nn.Module):
+    """Full-width :class:`~jetml.nn.deepak8.DeepAK8`: (pf, sv) -> softmax (N, 17), in a layout."""
 
     def __init__(self, layout: str = "cms") -> None:
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.layout = layout
-        self.pf = _branch(DEEPAK8_PF_SHAPE[0], 32, (64, 64, 128), layout)
-        self.sv = _branch(DEEPAK8_SV_SHAPE[0], 32, (32, 64), layout)
-        self.fc = nn.Sequential(nn.Linear(128 + 64, 512), nn.ReLU(), nn.Dropout(0.2))
-        self.out = nn.Linear(512, DEEPAK8_CLASSES)
+        self.network = DeepAK8(width=1.0)
 
     def input_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Per-row shapes of (pf, sv) in this layout."""
@@ -88,10 +45,9 @@ class DeepAK8Like(nn.Module):
         return (*DEEPAK8_PF_SHAPE, *extra), (*DEEPAK8_SV_SHAPE, *extra)
 
     def forward(self, pf: torch.Tensor, sv: torch.Tensor) -> torch.Tensor:
-        pooled_pf = self.pf(pf).flatten(2).mean(dim=2)
-        pooled_sv = self.sv(sv).flatten(2).mean(dim=2)
-        hidden = self.fc(torch.cat([pooled_pf, pooled_sv], dim=1))
-        return torch.softmax(self.out(hidden), dim=1)
+        if self.layout == "cms":  # drop the trailing unit axis of the MXNet-era input layout
+            pf, sv = pf.squeeze(-1), sv.squeeze(-1)
+        return self.network(pf, sv)
 
 
 class DenseTagger(nn.Module):
@@ -181,7 +137,7 @@ def export_onnx(
     return path
 
 
-def deepak8_example(model: DeepAK8Like, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def deepak8_example(model: ReferenceDeepAK8, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Zero inputs of the right shapes for ``model``'s layout."""
     pf_shape, sv_shape = model.input_shapes()
     return torch.zeros(rows, *pf_shape), torch.zeros(rows, *sv_shape)
@@ -189,7 +145,7 @@ def deepak8_example(model: DeepAK8Like, rows: int = 2) -> tuple[torch.Tensor, to
 
 def export_deepak8(path: str | Path, seed: int = 0, layout: str = "cms") -> Path:
     """Write the DeepAK8-like network (inputs ``pf``, ``sv``; output ``softmax``) to ``path``."""
-    model = randomise(DeepAK8Like(layout), seed)
+    model = randomise(ReferenceDeepAK8(layout), seed)
     return export_onnx(model, deepak8_example(model), path, ["pf", "sv"], ["softmax"])
 
 
