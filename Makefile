@@ -1,13 +1,14 @@
 # jetml: two commands, each doing its own set-up from nothing.
 #   make demo   the main job
 #   make test   the whole test suite (what CI runs)
+#   make models regenerate the shipped trained models (hours of CPU; see docs/taggers.md)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CMS_NANO := ../shared/data/cms-nano
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean models
 
 demo: $(INSTALLED)
 	$(BIN)/jetml inspect $(CMS_NANO)/pfnano.root
@@ -21,6 +22,32 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 install: $(INSTALLED)
+
+# Shipped models: generated samples (fixed presets, events, seeds), then training (fixed seeds).
+# Same files and seeds give byte-identical ONNX files. About 1.5 h on one free core.
+MODEL_BUILD := build/models
+AK8_SAMPLES := $(MODEL_BUILD)/ttbar_had.root $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root
+AK4_SAMPLES := $(MODEL_BUILD)/ttbar_semilep.root
+TRAIN_FLAGS := --width 0.25 --seed 1 --split-seed 1 --no-progress
+SHIPPED := deepak8 deepak8_md deepak8_full deepjet breg
+
+models: $(INSTALLED)
+	mkdir -p $(MODEL_BUILD)
+	$(BIN)/jetml generate ttbar_had --events 4000 --seed 11 --out $(MODEL_BUILD)/ttbar_had.root --overwrite
+	$(BIN)/jetml generate qcd --events 8000 --seed 12 --out $(MODEL_BUILD)/qcd.root --overwrite
+	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
+	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
+	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
+	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8
+	$(BIN)/jetml train deepak8_md --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8_md
+	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) --width 1 --seed 1 --split-seed 1 --no-progress --epochs 0 --name deepak8_full --out $(MODEL_BUILD)/deepak8_full
+	$(BIN)/jetml train deepjet --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deepjet
+	$(BIN)/jetml train breg --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 30 --batch-size 128 --out $(MODEL_BUILD)/breg
+	for m in $(SHIPPED); do \
+	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \
+	  cp $(MODEL_BUILD)/$$m/$$m.onnx $(MODEL_BUILD)/$$m/$$m.card.json $(MODEL_BUILD)/$$m/$$m.pt \
+	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ ; \
+	done
 
 # Re-installs only when the dependency list changes.
 $(INSTALLED): pyproject.toml

@@ -22,6 +22,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.run",
     "jetml.commands.crosscheck",
     "jetml.commands.bench",
+    "jetml.commands.train",
+    "jetml.commands.validate",
 )
 
 

@@ -1,0 +1,249 @@
+"""DeepJet training data from PFNano files: AK4 jets, their charged / neutral candidates and SVs.
+
+The DeepJet input shapes (15 global, 25 x 16 charged, 25 x 6 neutral, 4 x 12 SV features) are
+filled with the features PFNano allows; CMS's own lists use variables PFNano does not store (2D
+impact parameters, track covariance, HCAL fractions, vertex categories), so the lists differ.
+:func:`deepjet_variables` is the recipe, for training and deployment alike:
+
+* charged candidates (``charge != 0``), sorted by 3D impact-parameter significance, descending
+  (DeepJet sorts by the 2D one, not in PFNano): :data:`CPF_FEATURES`;
+* neutral candidates, pT-descending: :data:`NPF_FEATURES`;
+* SVs in CMSSW's order (dxy significance, descending): :data:`SV_FEATURES`;
+* jet-level: :data:`GLOBAL_FEATURES`.
+
+Relative quantities: ``ptrel_log = log(pT / pT_jet)``, ``erel_log = log(E / E_jet)``,
+``deltaR = hypot(etarel, phirel)``. Labels: ``Jet_deepJetLabel`` (b, bb, lepb, c, uds, g); jets
+without a parton match (-1) are not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from jetml.errors import InputFileError
+from jetml.features import DataConfig, build_inputs
+from jetml.features.cms_pfnano import cms_jet_variables
+from jetml.nanoaod import load_events
+from jetml.nn.data import ArrayDataset
+from jetml.nn.deepjet import DEEPJET_CLASSES
+from jetml.nn.fatjet_data import sample_of
+from jetml.nn.package import TrainingSample
+from jetml.nn.preprocessing import GroupSpec, fit_data_config
+
+GLOBAL_FEATURES: tuple[str, ...] = (
+    "jet_pt_log",
+    "jet_eta",
+    "jet_mass",
+    "jet_chHEF",
+    "jet_neHEF",
+    "jet_chEmEF",
+    "jet_neEmEF",
+    "jet_muEF",
+    "jet_nConstituents",
+    "jet_n_charged",
+    "jet_n_neutral",
+    "jet_n_svs",
+    "jet_n_leptons",
+    "jet_max_sip3dsig",
+    "jet_charged_ptfrac",
+)
+CPF_FEATURES: tuple[str, ...] = (
+    "cpf_ptrel_log",
+    "cpf_erel_log",
+    "cpf_deltaR",
+    "cpf_btagEtaRel",
+    "cpf_btagPtRatio",
+    "cpf_btagPParRatio",
+    "cpf_btagSip3dVal",
+    "cpf_btagSip3dSig",
+    "cpf_btagJetDistVal",
+    "cpf_dxy",
+    "cpf_dxysig",
+    "cpf_dz",
+    "cpf_dzsig",
+    "cpf_normchi2",
+    "cpf_quality",
+    "cpf_isLepton",
+)
+NPF_FEATURES: tuple[str, ...] = (
+    "npf_ptrel_log",
+    "npf_erel_log",
+    "npf_deltaR",
+    "npf_isGamma",
+    "npf_isNeutralHad",
+    "npf_abseta",
+)
+SV_FEATURES: tuple[str, ...] = (
+    "sv_ptrel_log",
+    "sv_mass",
+    "sv_deltaR",
+    "sv_etarel",
+    "sv_phirel",
+    "sv_ntracks",
+    "sv_normchi2",
+    "sv_dxy",
+    "sv_dxysig",
+    "sv_d3d",
+    "sv_d3dsig",
+    "sv_pt_log",
+)
+FIXED = ("cpf_isLepton", "npf_isGamma", "npf_isNeutralHad")
+LENGTHS = {"global": 1, "cpf": 25, "npf": 25, "sv": 4}
+
+_CANDIDATE = (
+    "pfcand_pt_log_nopuppi", "pfcand_e_log_nopuppi", "pfcand_etarel", "pfcand_phirel",
+    "pfcand_abseta", "pfcand_charge", "pfcand_isMu", "pfcand_isEl", "pfcand_isGamma",
+    "pfcand_isNeutralHad", "pfcand_btagEtaRel", "pfcand_btagPtRatio", "pfcand_btagPParRatio",
+    "pfcand_btagSip3dVal", "pfcand_btagSip3dSig", "pfcand_btagJetDistVal", "pfcand_dxy",
+    "pfcand_dxysig", "pfcand_dz", "pfcand_dzsig", "pfcand_normchi2", "pfcand_quality",
+)  # fmt: skip
+_SV = (
+    "sv_pt_log", "sv_mass", "sv_etarel", "sv_phirel", "sv_ntracks", "sv_normchi2", "sv_dxy",
+    "sv_dxysig", "sv_d3d", "sv_d3dsig",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AK4Selection:
+    """Which AK4 jets are used."""
+
+    pt_min: float = 20.0
+    abs_eta_max: float = 2.4
+
+
+def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | np.ndarray]:
+    """All DeepJet input variables of the jets ``events.Jet[mask]`` (see the module docstring):
+    flat arrays for the jet-level ones, jagged per-candidate lists for the others."""
+    jets = events.Jet[mask]
+    pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
+    energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
+    pt_log, e_log = np.log(pt), np.log(energy)
+    cand = cms_jet_variables(events, _CANDIDATE, mask, collection="Jet")
+    charged = cand["pfcand_charge"] != 0
+    order = ak.argsort(cand["pfcand_btagSip3dSig"][charged], axis=1, ascending=False)
+    out: dict[str, ak.Array | np.ndarray] = {}
+    for prefix, selected, sort in (("cpf", charged, order), ("npf", ~charged, None)):
+        c = {name: values[selected] for name, values in cand.items()}
+        if sort is not None:
+            c = {name: values[sort] for name, values in c.items()}
+        out[f"{prefix}_ptrel_log"] = c["pfcand_pt_log_nopuppi"] - pt_log.astype(np.float32)
+        out[f"{prefix}_erel_log"] = c["pfcand_e_log_nopuppi"] - e_log.astype(np.float32)
+        out[f"{prefix}_deltaR"] = np.hypot(c["pfcand_etarel"], c["pfcand_phirel"])
+        if prefix == "cpf":
+            for field in ("btagEtaRel", "btagPtRatio", "btagPParRatio", "btagSip3dVal",
+                          "btagSip3dSig", "btagJetDistVal", "dxy", "dxysig", "dz", "dzsig",
+                          "normchi2", "quality"):  # fmt: skip
+                out[f"cpf_{field}"] = c[f"pfcand_{field}"]
+            out["cpf_isLepton"] = c["pfcand_isMu"] + c["pfcand_isEl"]
+        else:
+            out["npf_isGamma"] = c["pfcand_isGamma"]
+            out["npf_isNeutralHad"] = c["pfcand_isNeutralHad"]
+            out["npf_abseta"] = c["pfcand_abseta"]
+    sv = cms_jet_variables(events, _SV, mask, collection="Jet")
+    out["sv_ptrel_log"] = sv["sv_pt_log"] - pt_log.astype(np.float32)
+    out["sv_deltaR"] = np.hypot(sv["sv_etarel"], sv["sv_phirel"])
+    for name in _SV:
+        out[name] = sv[name]
+    cand_pt = np.exp(cand["pfcand_pt_log_nopuppi"])
+    flat = {
+        "jet_pt_log": pt_log,
+        "jet_n_charged": ak.to_numpy(ak.sum(charged, axis=1)),
+        "jet_n_neutral": ak.to_numpy(ak.sum(~charged, axis=1)),
+        "jet_n_svs": ak.to_numpy(ak.num(sv["sv_mass"], axis=1)),
+        "jet_n_leptons": ak.to_numpy(ak.sum(cand["pfcand_isMu"] + cand["pfcand_isEl"], axis=1)),
+        "jet_max_sip3dsig": ak.to_numpy(
+            ak.fill_none(ak.max(cand["pfcand_btagSip3dSig"][charged], axis=1), 0.0)
+        ),
+        "jet_charged_ptfrac": ak.to_numpy(ak.sum(cand_pt[charged], axis=1)) / pt,
+    }
+    for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
+        flat[f"jet_{field}"] = ak.to_numpy(ak.flatten(jets[field]))
+    out |= {name: np.asarray(values, dtype=np.float32) for name, values in flat.items()}
+    return out
+
+
+@dataclass
+class AK4Table:
+    """Selected AK4 jets: input variables and DeepJet labels."""
+
+    variables: dict[str, ak.Array | np.ndarray]
+    label: np.ndarray
+    samples: list[TrainingSample]
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def take(self, index: np.ndarray) -> AK4Table:
+        """The jets ``index`` as a new table."""
+        return AK4Table(
+            {k: v[index] for k, v in self.variables.items()}, self.label[index], self.samples
+        )
+
+
+def read_ak4_jets(
+    paths: Sequence[str | Path],
+    selection: AK4Selection = AK4Selection(),
+    require_labels: bool = True,
+) -> AK4Table:
+    """Read the selected, labelled AK4 jets of every file (``require_labels=False``: all jets in
+    range, label -1, e.g. real PFNano for validation)."""
+    parts, labels, samples = [], [], []
+    for path in paths:
+        events = load_events(path)
+        if "Jet" not in events.fields:
+            raise InputFileError(f"{path}: no Jet collection")
+        jets = events.Jet
+        labelled = "deepJetLabel" in jets.fields
+        if require_labels and not labelled:
+            raise InputFileError(
+                f"{path}: no Jet_deepJetLabel branch (not a labelled jetml sample)"
+            )
+        mask = (jets.pt >= selection.pt_min) & (abs(jets.eta) < selection.abs_eta_max)
+        if labelled:
+            mask = mask & (jets.deepJetLabel >= 0)
+        parts.append(deepjet_variables(events, mask))
+        n_jets = int(ak.sum(mask))
+        labels.append(
+            ak.to_numpy(ak.flatten(jets.deepJetLabel[mask])).astype(np.int64)
+            if labelled
+            else np.full(n_jets, -1, dtype=np.int64)
+        )
+        samples.append(sample_of(path))
+    merged = {
+        name: (
+            np.concatenate([p[name] for p in parts])
+            if isinstance(parts[0][name], np.ndarray)
+            else ak.concatenate([p[name] for p in parts])
+        )
+        for name in parts[0]
+    }
+    return AK4Table(merged, np.concatenate(labels), samples)
+
+
+def group_specs() -> list[GroupSpec]:
+    """The four DeepJet input groups, in the network's order."""
+    features = {
+        "global": GLOBAL_FEATURES,
+        "cpf": CPF_FEATURES,
+        "npf": NPF_FEATURES,
+        "sv": SV_FEATURES,
+    }
+    return [
+        GroupSpec(name, names, LENGTHS[name], fixed=tuple(v for v in names if v in FIXED))
+        for name, names in features.items()
+    ]
+
+
+def fit_config(table: AK4Table) -> DataConfig:
+    """Standardisation fitted on ``table`` (the training jets)."""
+    return fit_data_config(group_specs(), table.variables, DEEPJET_CLASSES)
+
+
+def to_dataset(table: AK4Table, config: DataConfig) -> ArrayDataset:
+    """Model inputs built by the deployment's builder, and labels."""
+    return ArrayDataset(build_inputs(config, table.variables), table.label)

@@ -1,0 +1,77 @@
+"""In-memory training data: named input arrays, a target and per-jet extras, split reproducibly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jetml.errors import InputFileError
+
+_TARGET = "__target__"
+_EXTRA = "__extra__"
+
+
+@dataclass
+class ArrayDataset:
+    """Jets as rows: ``inputs`` (model input name -> float32 array), ``target`` (class index or
+    regression target) and ``extras`` (per-jet quantities not fed to the net, e.g. soft-drop mass
+    for the mass-decorrelation adversary)."""
+
+    inputs: dict[str, np.ndarray]
+    target: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        lengths = {name: len(a) for name, a in {**self.inputs, **self.extras}.items()}
+        lengths["target"] = len(self.target)
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"arrays of a dataset differ in length: {lengths}")
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def take(self, index: np.ndarray) -> ArrayDataset:
+        """Rows ``index`` (integer or boolean array) as a new dataset."""
+        return ArrayDataset(
+            {name: a[index] for name, a in self.inputs.items()},
+            self.target[index],
+            {name: a[index] for name, a in self.extras.items()},
+        )
+
+    def split(self, fractions: tuple[float, ...], seed: int) -> tuple[ArrayDataset, ...]:
+        """Shuffle with ``seed`` and cut into parts of the given fractions (they must sum to 1).
+
+        Used for train / validation / held-out test splits; identical seeds give identical splits.
+        """
+        if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
+            raise ValueError(f"split fractions must be positive and sum to 1: {fractions}")
+        order = np.random.default_rng(seed).permutation(len(self))
+        edges = np.round(np.cumsum(fractions) * len(self)).astype(int)
+        starts = np.concatenate([[0], edges[:-1]])
+        return tuple(self.take(order[a:b]) for a, b in zip(starts, edges, strict=True))
+
+    def save(self, path: str | Path) -> None:
+        """Write an ``.npz`` that :meth:`load` (and ``jetml validate --data``) reads back."""
+        arrays = {**self.inputs, _TARGET: self.target}
+        arrays |= {f"{_EXTRA}{name}": a for name, a in self.extras.items()}
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path, input_names: tuple[str, ...] | None = None) -> ArrayDataset:
+        """Read an ``.npz`` written by :meth:`save`; ``input_names`` must all be present."""
+        path = Path(path)
+        try:
+            with np.load(path) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except (OSError, ValueError) as error:
+            raise InputFileError(f"{path}: not a readable .npz dataset ({error})") from error
+        names = input_names or tuple(n for n in arrays if n != _TARGET and not n.startswith(_EXTRA))
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise InputFileError(f"{path}: lacks model input(s) {', '.join(missing)}")
+        n_rows = len(arrays[names[0]]) if names else 0
+        target = arrays.get(_TARGET, np.zeros(n_rows, dtype=np.int64))
+        extras = {n[len(_EXTRA) :]: a for n, a in arrays.items() if n.startswith(_EXTRA)}
+        return cls({n: arrays[n] for n in names}, target, extras)
