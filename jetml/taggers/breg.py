@@ -38,9 +38,7 @@ class BRegressionTagger(ShippedTagger):
 
         self.branches = (
             *(f"Jet_{field}" for field in _JET_FIELDS),
-            *required_branches(
-                (*bjet_data._CANDIDATE_VARIABLES, *bjet_data._SV_VARIABLES), "Jet"
-            ),
+            *required_branches((*bjet_data._CANDIDATE_VARIABLES, *bjet_data._SV_VARIABLES), "Jet"),
         )
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""jetml's DeepJet (AK4 flavour: b, bb, lepb, c, uds, g) on ``Jet`` (shipped ``jetml/models/deepjet``).
+"""jetml's DeepJet (AK4 flavour: b, bb, lepb, c, uds, g) on ``Jet`` (``jetml/models/deepjet``).
 
 Inputs: :func:`jetml.nn.ak4_data.deepjet_variables`, the recipe the training arrays were built
 with (charged candidates by 3D impact-parameter significance, neutral ones by pT, SVs in CMSSW's
@@ -14,6 +14,7 @@ extra); it is imported when the tagger is built, not when jetml is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import awkward as ak
 import numpy as np
@@ -39,7 +40,7 @@ class DeepJetTagger(ShippedTagger):
 
     collection = "Jet"
     uses_pf_candidates = True
-    reference_scores = {
+    reference_scores: ClassVar[dict[str, str]] = {
         "BvsAll": "btagDeepFlavB",
         "CvsL": "btagDeepFlavCvL",
         "CvsB": "btagDeepFlavCvB",

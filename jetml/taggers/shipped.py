@@ -111,7 +111,7 @@ class ShippedTagger(Tagger):
 
     @abc.abstractmethod
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        """Model inputs (``{input name: float32 array}``) of the jets ``events[collection][mask]``."""
+        """Model inputs ``{input name: float32 array}`` of the jets ``events[collection][mask]``."""
 
     @abc.abstractmethod
     def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
