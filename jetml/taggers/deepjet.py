@@ -3,8 +3,8 @@
 Inputs: :func:`jetml.nn.ak4_data.deepjet_variables`, the recipe the training arrays were built
 with (charged candidates by 3D impact-parameter significance, neutral ones by pT, SVs in CMSSW's
 order, 15 jet-level features), standardised with the shipped ``preprocess.json`` by
-:func:`jetml.features.build_inputs`. Scores are the six class probabilities and CMS's
-discriminants: ``BvsAll = b + bb + lepb`` (NanoAOD ``btagDeepFlavB``),
+:func:`jetml.features.build_inputs`. Scores are CMS's discriminants of the six class
+probabilities: ``BvsAll = b + bb + lepb`` (NanoAOD ``btagDeepFlavB``),
 ``CvsL = c / (c + uds + g)`` and ``CvsB = c / (c + b + bb + lepb)``.
 
 The recipe lives in the training package, whose modules currently import torch (the ``train``
@@ -39,6 +39,7 @@ class DeepJetTagger(ShippedTagger):
     """DeepJet on ``Jet`` (pT >= 20 GeV, |eta| < 2.4, as in training)."""
 
     collection = "Jet"
+    score_names = tuple(DISCRIMINANTS)
     uses_pf_candidates = True
     reference_scores: ClassVar[dict[str, str]] = {
         "BvsAll": "btagDeepFlavB",
@@ -50,7 +51,6 @@ class DeepJetTagger(ShippedTagger):
         super().__init__("deepjet", folder)
         from jetml.nn import ak4_data
 
-        self.score_names = (*self.shipped.output_labels, *DISCRIMINANTS)
         self.branches = (
             *(f"Jet_{field}" for field in _JET_FIELDS),
             *required_branches((*ak4_data._CANDIDATE, *ak4_data._SV), "Jet"),
@@ -63,7 +63,7 @@ class DeepJetTagger(ShippedTagger):
 
     def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
         probs = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
-        return {**probs, **{name: score(probs) for name, score in DISCRIMINANTS.items()}}
+        return {name: score(probs) for name, score in DISCRIMINANTS.items()}
 
 
 def deepjet() -> DeepJetTagger:
