@@ -55,7 +55,5 @@ def run(args: argparse.Namespace) -> int:
     samples = ", ".join(f"{name} ({len(files)} file)" for name, files in demo.fileset.items())
     print(f"samples: {samples}; ready in {demo.sample_seconds:.1f} s")
     print(timing_markdown(demo.run), end="")
-    print(
-        f"demo finished in {time.perf_counter() - started:.1f} s; outputs written to {args.out}"
-    )
+    print(f"demo finished in {time.perf_counter() - started:.1f} s; outputs written to {args.out}")
     return 0

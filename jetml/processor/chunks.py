@@ -4,9 +4,10 @@ Inputs are ROOT files, globs, coffea fileset JSON files (``{dataset: [files]}`` 
 ``{dataset: {"files": {file: "Events"}}}``), or names of jetml's sample presets (``qcd``,
 ``ttbar_had``, ...), whose files are generated into the sample cache on first use
 (:func:`jetml.samples.get`, with the events and seed of :class:`PresetRequest`). Each file is
-opened once in the driver to count its entries and cut it into chunks of at most ``chunksize`` entries. A chunk that cannot be read
-comes back as a failure record naming the file and entry range instead of raising inside the
-executor, so every executor reports it the same way and ``--skip-bad-files`` can account for it.
+opened once in the driver to count its entries and cut it into chunks of at most
+``chunksize`` entries. A chunk that cannot be read comes back as a failure record naming the
+file and entry range instead of raising inside the executor, so every executor reports it the
+same way and ``--skip-bad-files`` can account for it.
 """
 
 from __future__ import annotations
