@@ -24,7 +24,7 @@ from typing import Any
 
 import uproot
 
-from jetml.errors import InputFileError
+from jetml.errors import InputFileError, JetmlError
 from jetml.nanoaod import EVENTS_TREE, events_from_tree, open_events_tree
 from jetml.processor.processor import TaggerProcessor
 
@@ -125,7 +125,10 @@ def _preset_file(preset: str, request: PresetRequest) -> Path:
     """The cached sample of ``preset`` for ``request``, generated when missing."""
     import jetml.samples
 
-    return jetml.samples.get(preset, request.events, request.seed, jobs=request.jobs)
+    try:
+        return jetml.samples.get(preset, request.events, request.seed, jobs=request.jobs)
+    except JetmlError as error:
+        raise type(error)(f"preset input {preset}: {error}") from error
 
 
 def _read_fileset_json(path: Path) -> Fileset:
