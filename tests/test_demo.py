@@ -77,6 +77,7 @@ def test_demo_runs_every_shipped_tagger_and_writes_outputs(
     assert 1 <= summary["worker_processes"] <= 2
     cutflow = summary["cutflow"]
     assert cutflow["ttbar_semilep"]["breg: jets evaluated"] > 0
+    assert cutflow["ttbar_semilep"]["deepjet: jets evaluated"] > 0
     assert cutflow["ttbar_had"]["deepak8: jets evaluated"] > 0
     assert not (out / "plots").exists()
 

@@ -7,7 +7,8 @@ Outputs: ``correction`` (multiplies the jet pT: the estimate of pT(gen, with neu
 and the 25% / 75% quantiles ``q25`` / ``q75`` of that ratio (resolution = (q75 - q25) / 2).
 
 The feature recipe lives in the training package, whose modules currently import torch (the
-``train`` extra); it is imported when the tagger is built, not when jetml is.
+``train`` extra); it is imported when the tagger is built (or unpickled in a worker), not
+when jetml is.
 """
 
 from __future__ import annotations
@@ -36,15 +37,16 @@ class BRegressionTagger(ShippedTagger):
         super().__init__("breg", folder)
         from jetml.nn import bjet_data
 
+        # a module-level function pickles by name: a worker imports the recipe (and torch) when
+        # it unpickles the tagger, not inside the timed feature building of its first chunk
+        self.features = bjet_data.bjet_features
         self.branches = (
             *(f"Jet_{field}" for field in _JET_FIELDS),
             *required_branches((*bjet_data._CANDIDATE_VARIABLES, *bjet_data._SV_VARIABLES), "Jet"),
         )
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        from jetml.nn.bjet_data import bjet_features
-
-        return build_inputs(self.shipped.config, bjet_features(events, mask))
+        return build_inputs(self.shipped.config, self.features(events, mask))
 
     def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
         columns = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}

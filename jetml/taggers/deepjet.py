@@ -8,7 +8,7 @@ probabilities: ``BvsAll = b + bb + lepb`` (NanoAOD ``btagDeepFlavB``),
 ``CvsL = c / (c + uds + g)`` and ``CvsB = c / (c + b + bb + lepb)``.
 
 The recipe lives in the training package, whose modules currently import torch (the ``train``
-extra); it is imported when the tagger is built, not when jetml is.
+extra); it is imported when the tagger is built (or unpickled in a worker), not when jetml is.
 """
 
 from __future__ import annotations
@@ -51,15 +51,16 @@ class DeepJetTagger(ShippedTagger):
         super().__init__("deepjet", folder)
         from jetml.nn import ak4_data
 
+        # pickles by name: workers import the recipe (and torch) when unpickling the tagger,
+        # not inside the timed feature building of their first chunk
+        self.features = ak4_data.deepjet_variables
         self.branches = (
             *(f"Jet_{field}" for field in _JET_FIELDS),
             *required_branches((*ak4_data._CANDIDATE, *ak4_data._SV), "Jet"),
         )
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        from jetml.nn.ak4_data import deepjet_variables
-
-        return build_inputs(self.shipped.config, deepjet_variables(events, mask))
+        return build_inputs(self.shipped.config, self.features(events, mask))
 
     def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
         probs = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
