@@ -31,7 +31,7 @@ MODEL_BUILD := build/models
 AK8_SAMPLES := $(MODEL_BUILD)/ttbar_had.root $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root
 AK4_SAMPLES := $(MODEL_BUILD)/ttbar_semilep.root
 TRAIN_FLAGS := --width 0.25 --seed 1 --split-seed 1 --no-progress
-SHIPPED := deepak8 deepak8_md deepak8_full deepjet breg
+SHIPPED := deepak8 deepak8_md deepak8_full deepjet deepdoublex breg
 
 models: $(INSTALLED)
 	mkdir -p $(MODEL_BUILD)
@@ -39,11 +39,13 @@ models: $(INSTALLED)
 	$(BIN)/jetml generate qcd --events 8000 --seed 12 --out $(MODEL_BUILD)/qcd.root --overwrite
 	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
 	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
+	$(BIN)/jetml generate zh_cc --events 1500 --seed 15 --out $(MODEL_BUILD)/zh_cc.root --overwrite
 	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8
 	$(BIN)/jetml train deepak8_md --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8_md
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) --width 1 --seed 1 --split-seed 1 --no-progress --epochs 0 --name deepak8_full --out $(MODEL_BUILD)/deepak8_full
 	$(BIN)/jetml train deepjet --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deepjet
+	$(BIN)/jetml train deepdoublex --data $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root $(MODEL_BUILD)/zh_cc.root --width 0.5 --seed 1 --split-seed 1 --no-progress --epochs 15 --batch-size 128 --out $(MODEL_BUILD)/deepdoublex
 	$(BIN)/jetml train breg --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 30 --batch-size 128 --out $(MODEL_BUILD)/breg
 	for m in $(SHIPPED); do \
 	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \

@@ -156,3 +156,27 @@ def test_train_breg_on_semileptonic_ttbar(semileptonic_sample, tmp_path, capsys,
         main(["validate", str(out), "--data", str(out / "heldout.npz"), "--plots", str(tmp_path)])
         == 0
     )
+
+
+def test_train_deepdoublex_three_classes(tmp_path_factory, tmp_path, capsys, cms_nano) -> None:
+    from jetml.samples import get
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache_ddx")))
+        files = [get("qcd", 40, 24, mpi=False), get("zh_bb", 40, 25, mpi=False),
+                 get("zh_cc", 40, 26, mpi=False)]  # fmt: skip
+    out = tmp_path / "ddx"
+    args = ["train", "deepdoublex", "--data", *map(str, files), "--out", str(out), "--epochs", "2",
+            "--width", "0.125", "--batch-size", "32", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert "BvL: AUC" in capsys.readouterr().out
+    card = json.loads((out / "deepdoublex.card.json").read_text())
+    assert card["output_labels"] == ["QCD", "Hbb", "Hcc"]
+    assert set(card["training"]["class_counts"]) == {"QCD", "Hbb", "Hcc"}
+    assert set(card["metrics"]["pairs"]) == {"BvL", "CvL", "CvB"}
+    preprocess = json.loads((out / "preprocess.json").read_text())
+    shapes = {g: (len(preprocess[g]["var_names"]), preprocess[g]["var_length"]) for g in
+              preprocess["input_names"]}  # fmt: skip
+    assert shapes == {"global": (5, 1), "npf": (8, 60), "cpf": (21, 40), "sv": (7, 5)}
+    real = cms_nano / "pfnano.root"
+    assert main(["validate", str(out), "--data", str(real), "--plots", str(tmp_path)]) == 0

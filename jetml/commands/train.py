@@ -1,8 +1,8 @@
 """``jetml train TAGGER --data FILES... --epochs E --out DIR``: train a tagger on PFNano files.
 
 Taggers trainable end to end from jetml's generated samples: ``deepak8``, ``deepak8_md``
-(mass-decorrelated with an adversary), ``deepjet`` (AK4 flavour) and ``breg`` (b-jet energy
-regression). Writes the model
+(mass-decorrelated with an adversary), ``deepjet`` (AK4 flavour), ``deepdoublex`` (AK8
+double-b/c) and ``breg`` (b-jet energy regression). Writes the model
 folder (ONNX, preprocess.json, torch weights, model card with held-out metrics) and
 ``heldout.npz`` for ``jetml validate``.
 """
@@ -13,7 +13,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-TAGGERS = ("deepak8", "deepak8_md", "deepjet", "breg")
+TAGGERS = ("deepak8", "deepak8_md", "deepjet", "deepdoublex", "breg")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a tagger on PFNano files (CPU)",
-        description="Train DeepAK8, DeepAK8-MD, DeepJet or the b-jet regression on labelled PFNano "
+        description="Train DeepAK8, DeepAK8-MD, DeepJet, DeepDoubleX or the b-jet regression on "
+        "labelled PFNano "
         "files (jetml generate), "
         "export to ONNX with a parity check and write the model card with held-out metrics.",
     )
@@ -68,6 +69,7 @@ _TAGGER_OPTIONS = {
     "deepak8": ("inputs", "pt_max"),
     "deepak8_md": ("inputs", "pt_max", "lam"),
     "deepjet": (),
+    "deepdoublex": (),
     "breg": (),
 }
 
@@ -89,14 +91,16 @@ def run(args: argparse.Namespace) -> int:
     from jetml.errors import ConfigError, InputFileError
     from jetml.nn.ak4_data import AK4Selection
     from jetml.nn.bjet_data import BJetSelection
+    from jetml.nn.ddx_data import DDXSelection
     from jetml.nn.deepak8_md import AdversarialConfig
     from jetml.nn.fatjet_data import JetSelection
     from jetml.nn.pipeline import (
         BRegressionJob,
+        ClassifierJob,
         DeepAK8Job,
-        DeepJetJob,
         train_bregression,
         train_deepak8,
+        train_deepdoublex,
         train_deepjet,
     )
     from jetml.nn.training import TrainConfig
@@ -144,20 +148,23 @@ def run(args: argparse.Namespace) -> int:
             )
         console.print(f"model card: {card}")
         return 0
-    if args.tagger == "deepjet":
-        card, metrics = train_deepjet(
-            args.data,
-            args.out,
-            DeepJetJob(
-                width=args.width,
-                selection=AK4Selection(pt_min=20.0 if args.pt_min is None else args.pt_min),
-                train=train_config,
-                split_seed=args.split_seed,
-                max_jets=args.max_jets,
-            ),
-            name=name,
-            version=args.version,
-            command=command,
+    if args.tagger in ("deepjet", "deepdoublex"):
+        ak4 = args.tagger == "deepjet"
+        selection = (
+            AK4Selection(pt_min=20.0 if args.pt_min is None else args.pt_min)
+            if ak4
+            else DDXSelection(pt_min=300.0 if args.pt_min is None else args.pt_min)
+        )
+        classifier_job = ClassifierJob(
+            selection=selection,
+            width=args.width,
+            train=train_config,
+            split_seed=args.split_seed,
+            max_jets=args.max_jets,
+        )
+        trainer = train_deepjet if ak4 else train_deepdoublex
+        card, metrics = trainer(
+            args.data, args.out, classifier_job, name=name, version=args.version, command=command
         )
         print_pairs(metrics, card)
         return 0

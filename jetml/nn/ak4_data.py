@@ -101,6 +101,12 @@ _CANDIDATE = (
     "pfcand_isNeutralHad", "pfcand_btagEtaRel", "pfcand_btagPtRatio", "pfcand_btagPParRatio",
     "pfcand_btagSip3dVal", "pfcand_btagSip3dSig", "pfcand_btagJetDistVal", "pfcand_dxy",
     "pfcand_dxysig", "pfcand_dz", "pfcand_dzsig", "pfcand_normchi2", "pfcand_quality",
+    "pfcand_VTX_ass", "pfcand_lostInnerHits",
+)  # fmt: skip
+_TRACK_FIELDS = (
+    "btagEtaRel", "btagPtRatio", "btagPParRatio", "btagSip3dVal", "btagSip3dSig",
+    "btagJetDistVal", "dxy", "dxysig", "dz", "dzsig", "normchi2", "quality", "VTX_ass",
+    "lostInnerHits",
 )  # fmt: skip
 _SV = (
     "sv_pt_log", "sv_mass", "sv_etarel", "sv_phirel", "sv_ntracks", "sv_normchi2", "sv_dxy",
@@ -116,14 +122,17 @@ class AK4Selection:
     abs_eta_max: float = 2.4
 
 
-def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | np.ndarray]:
-    """All DeepJet input variables of the jets ``events.Jet[mask]`` (see the module docstring):
-    flat arrays for the jet-level ones, jagged per-candidate lists for the others."""
-    jets = events.Jet[mask]
+def candidate_variables(
+    events: ak.Array, mask: ak.Array, collection: str
+) -> dict[str, ak.Array | np.ndarray]:
+    """Charged (``cpf_*``, sorted by 3D IP significance) and neutral (``npf_*``, pT-sorted)
+    candidate variables, SV variables (``sv_*``) and candidate counts of the jets
+    ``events[collection][mask]``; relative quantities w.r.t. the jet (module docstring)."""
+    jets = events[collection][mask]
     pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
     energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
-    pt_log, e_log = np.log(pt), np.log(energy)
-    cand = cms_jet_variables(events, _CANDIDATE, mask, collection="Jet")
+    pt_log, e_log = np.log(pt).astype(np.float32), np.log(energy).astype(np.float32)
+    cand = cms_jet_variables(events, _CANDIDATE, mask, collection=collection)
     charged = cand["pfcand_charge"] != 0
     order = ak.argsort(cand["pfcand_btagSip3dSig"][charged], axis=1, ascending=False)
     out: dict[str, ak.Array | np.ndarray] = {}
@@ -131,21 +140,17 @@ def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | 
         c = {name: values[selected] for name, values in cand.items()}
         if sort is not None:
             c = {name: values[sort] for name, values in c.items()}
-        out[f"{prefix}_ptrel_log"] = c["pfcand_pt_log_nopuppi"] - pt_log.astype(np.float32)
-        out[f"{prefix}_erel_log"] = c["pfcand_e_log_nopuppi"] - e_log.astype(np.float32)
+        out[f"{prefix}_ptrel_log"] = c["pfcand_pt_log_nopuppi"] - pt_log
+        out[f"{prefix}_erel_log"] = c["pfcand_e_log_nopuppi"] - e_log
         out[f"{prefix}_deltaR"] = np.hypot(c["pfcand_etarel"], c["pfcand_phirel"])
+        for field in ("etarel", "phirel", "abseta", "charge", "isGamma", "isNeutralHad"):
+            out[f"{prefix}_{field}"] = c[f"pfcand_{field}"]
+        out[f"{prefix}_isLepton"] = c["pfcand_isMu"] + c["pfcand_isEl"]
         if prefix == "cpf":
-            for field in ("btagEtaRel", "btagPtRatio", "btagPParRatio", "btagSip3dVal",
-                          "btagSip3dSig", "btagJetDistVal", "dxy", "dxysig", "dz", "dzsig",
-                          "normchi2", "quality"):  # fmt: skip
+            for field in _TRACK_FIELDS:
                 out[f"cpf_{field}"] = c[f"pfcand_{field}"]
-            out["cpf_isLepton"] = c["pfcand_isMu"] + c["pfcand_isEl"]
-        else:
-            out["npf_isGamma"] = c["pfcand_isGamma"]
-            out["npf_isNeutralHad"] = c["pfcand_isNeutralHad"]
-            out["npf_abseta"] = c["pfcand_abseta"]
-    sv = cms_jet_variables(events, _SV, mask, collection="Jet")
-    out["sv_ptrel_log"] = sv["sv_pt_log"] - pt_log.astype(np.float32)
+    sv = cms_jet_variables(events, _SV, mask, collection=collection)
+    out["sv_ptrel_log"] = sv["sv_pt_log"] - pt_log
     out["sv_deltaR"] = np.hypot(sv["sv_etarel"], sv["sv_phirel"])
     for name in _SV:
         out[name] = sv[name]
@@ -161,9 +166,17 @@ def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | 
         ),
         "jet_charged_ptfrac": ak.to_numpy(ak.sum(cand_pt[charged], axis=1)) / pt,
     }
-    for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
-        flat[f"jet_{field}"] = ak.to_numpy(ak.flatten(jets[field]))
     out |= {name: np.asarray(values, dtype=np.float32) for name, values in flat.items()}
+    return out
+
+
+def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | np.ndarray]:
+    """All DeepJet input variables of the jets ``events.Jet[mask]`` (see the module docstring):
+    flat arrays for the jet-level ones, jagged per-candidate lists for the others."""
+    out = candidate_variables(events, mask, "Jet")
+    jets = events.Jet[mask]
+    for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
+        out[f"jet_{field}"] = ak.to_numpy(ak.flatten(jets[field])).astype(np.float32)
     return out
 
 

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from jetml.errors import JetmlError
-from jetml.nn import ak4_data, bjet_data
+from jetml.nn import ak4_data, bjet_data, ddx_data
 from jetml.nn.bregression import BRegression
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DEEPAK8_CLASSES, DeepAK8
 from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
+from jetml.nn.deepdoublex import DEEPDOUBLEX_CLASSES, DeepDoubleX
+from jetml.nn.deepdoublex import DISCRIMINANTS as DDX_DISCRIMINANTS
 from jetml.nn.deepjet import DEEPJET_CLASSES, DeepJet
 from jetml.nn.fatjet_data import (
     JetSelection,
@@ -343,6 +345,11 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
             [path], ak4_data.AK4Selection(**selection), require_labels=False
         )
         return ak4_data.to_dataset(ak4, config)
+    if card["architecture"] == "deepdoublex" and "selection" in training:
+        ddx = ddx_data.read_ddx_jets(
+            [path], ddx_data.DDXSelection(**selection), require_labels=False
+        )
+        return ddx_data.to_dataset(ddx, config)
     if card["architecture"] == "breg" and "selection" in training:
         bjets = bjet_data.read_bjets(
             [path], bjet_data.BJetSelection(**selection), with_target=False
@@ -350,7 +357,7 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
         return bjet_data.to_dataset(bjets, config)
     raise ConfigError(
         f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
-        "deepjet, breg); give an .npz of model inputs instead"
+        "deepjet, deepdoublex, breg); give an .npz of model inputs instead"
     )
 
 
@@ -359,14 +366,18 @@ DEEPJET_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "c_vs_udsg": (("c",), ("uds", "g")),
     "b_vs_c": (("b", "bb", "lepb"), ("c",)),
 }
+DEEPDOUBLEX_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    name: ((signal,), (background,)) for name, (signal, background) in DDX_DISCRIMINANTS.items()
+}
+"""BvL, CvL, CvB: the pairwise ratios of :func:`jetml.nn.deepdoublex.discriminants`."""
 
 
 @dataclass(frozen=True)
-class DeepJetJob:
-    """Everything a DeepJet training run needs besides the files."""
+class ClassifierJob:
+    """A DeepJet or DeepDoubleX training run besides the files (selection of the tagger's type)."""
 
+    selection: ak4_data.AK4Selection | ddx_data.DDXSelection
     width: float = 0.25
-    selection: ak4_data.AK4Selection = field(default_factory=ak4_data.AK4Selection)
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
@@ -374,19 +385,45 @@ class DeepJetJob:
 
 
 def train_deepjet(
+    paths: Sequence[str | Path], out: str | Path, job: ClassifierJob, **card: str
+) -> tuple[Path, dict[str, Any]]:
+    """Train DeepJet on the AK4 jets of ``paths`` (card: ``name``, ``version``, ``command``)."""
+    assert isinstance(job.selection, ak4_data.AK4Selection)
+    table = ak4_data.read_ak4_jets(paths, job.selection)
+    return _train_table_classifier(
+        table, ak4_data, lambda: DeepJet(width=job.width), DEEPJET_CLASSES, DEEPJET_PAIRS,
+        job, paths, out, **card,
+    )  # fmt: skip
+
+
+def train_deepdoublex(
+    paths: Sequence[str | Path], out: str | Path, job: ClassifierJob, **card: str
+) -> tuple[Path, dict[str, Any]]:
+    """Train DeepDoubleX on the QCD / H->bb / H->cc AK8 jets of ``paths``."""
+    assert isinstance(job.selection, ddx_data.DDXSelection)
+    table = ddx_data.read_ddx_jets(paths, job.selection)
+    return _train_table_classifier(
+        table, ddx_data, lambda: DeepDoubleX(width=job.width), DEEPDOUBLEX_CLASSES,
+        DEEPDOUBLEX_PAIRS, job, paths, out, **card,
+    )  # fmt: skip
+
+
+def _train_table_classifier(
+    table: Any,
+    data_module: Any,
+    build_model: Any,
+    classes: tuple[str, ...],
+    pairs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
+    job: ClassifierJob,
     paths: Sequence[str | Path],
     out: str | Path,
-    job: DeepJetJob,
     *,
     name: str,
     version: str,
     command: str,
 ) -> tuple[Path, dict[str, Any]]:
-    """Train DeepJet on the AK4 jets of ``paths``; write the model folder ``out``.
-
-    Returns (card path, held-out metrics: AUC and rejections for b/c/udsg pairs).
-    """
-    table = ak4_data.read_ak4_jets(paths, job.selection)
+    """Split, standardise, train, evaluate and write a model folder for a labelled jet table
+    (``data_module`` provides ``fit_config`` and ``to_dataset``)."""
     if job.max_jets is not None and len(table) > job.max_jets:
         keep = np.sort(
             np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_jets]
@@ -395,25 +432,23 @@ def train_deepjet(
     classes_present = np.unique(table.label)
     if len(table) < 50 or len(classes_present) < 2:
         raise TrainingDataError(
-            f"{len(table)} labelled AK4 jets in {len(classes_present)} class(es) from "
+            f"{len(table)} labelled jets in {len(classes_present)} class(es) from "
             f"{len(paths)} file(s): need >= 50 jets of >= 2 classes"
         )
     train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
     train_table = table.take(train_index)
-    config = ak4_data.fit_config(train_table)
-    train = ak4_data.to_dataset(train_table, config)
-    val = ak4_data.to_dataset(table.take(val_index), config)
-    test = ak4_data.to_dataset(table.take(test_index), config)
+    config = data_module.fit_config(train_table)
+    train = data_module.to_dataset(train_table, config)
+    val = data_module.to_dataset(table.take(val_index), config)
+    test = data_module.to_dataset(table.take(test_index), config)
     seed_everything(job.train.seed)  # initial weights from the seed
-    model = DeepJet(width=job.width)
+    model = build_model()
     result = fit(model, train, val, job.train)
     trained = job.train.epochs > 0
     metrics: dict[str, Any] = (
         {
             "heldout_jets": len(test),
-            "pairs": classification_metrics(
-                predict(model, test), test.target, DEEPJET_CLASSES, DEEPJET_PAIRS
-            ),
+            "pairs": classification_metrics(predict(model, test), test.target, classes, pairs),
         }
         if trained
         else {}
@@ -422,9 +457,7 @@ def train_deepjet(
     parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
     training = {
         "jets": {"train": len(train), "validation": len(val), "test": len(test)},
-        "class_counts": {
-            DEEPJET_CLASSES[c]: int((table.label == c).sum()) for c in classes_present
-        },
+        "class_counts": {classes[c]: int((table.label == c).sum()) for c in classes_present},
         "selection": asdict(job.selection),
         "train_config": asdict(job.train),
         "history": result.history,
@@ -432,7 +465,7 @@ def train_deepjet(
         "stopped_early": result.stopped_early,
         "wall_seconds": round(result.seconds, 1),
     }
-    card = write_model(
+    card_path = write_model(
         out,
         name,
         version,
@@ -447,4 +480,4 @@ def train_deepjet(
         training=training,
     )
     parity_rows.save(out / HELDOUT_FILE)
-    return card, metrics
+    return card_path, metrics
