@@ -79,6 +79,7 @@ def test_demo_runs_every_shipped_tagger_and_writes_outputs(
     assert cutflow["ttbar_semilep"]["breg: jets evaluated"] > 0
     assert cutflow["ttbar_semilep"]["deepjet: jets evaluated"] > 0
     assert cutflow["ttbar_had"]["deepak8: jets evaluated"] > 0
+    assert cutflow["zh_bb"]["deepdoublex: jets evaluated"] > 0
     assert not (out / "plots").exists()
 
 

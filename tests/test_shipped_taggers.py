@@ -15,6 +15,7 @@ from jetml.errors import ConfigError, ModelIntegrityError
 from jetml.nanoaod import load_events
 from jetml.taggers.breg import BRegressionTagger
 from jetml.taggers.deepak8 import DISCRIMINANTS, DeepAK8Tagger
+from jetml.taggers.deepdoublex import DeepDoubleXTagger
 from jetml.taggers.deepjet import DeepJetTagger
 from jetml.taggers.registry import REGISTERED, resolve_taggers
 from jetml.taggers.shipped import MODELS_DIR, load_shipped, shipped_model_names
@@ -43,6 +44,11 @@ def _training_inputs(name: str, path: Path, config) -> dict[str, np.ndarray]:
 
         table = fatjet_data.read_fatjets([path], "full", require_labels=False)
         return fatjet_data.to_dataset(table, config).inputs
+    if name == "deepdoublex":
+        from jetml.nn import ddx_data
+
+        table = ddx_data.read_ddx_jets([path], require_labels=False)
+        return ddx_data.to_dataset(table, config).inputs
     if name == "deepjet":
         from jetml.nn import ak4_data
 
@@ -95,6 +101,12 @@ def test_tagger_inputs_and_scores_match_training_code_and_raw_onnx(
             expected = probs[score]
         elif isinstance(tagger, DeepAK8Tagger):
             expected = DISCRIMINANTS[score](probs)
+        elif isinstance(tagger, DeepDoubleXTagger):
+            expected = {
+                "BvL": probs["Hbb"] / (probs["Hbb"] + probs["QCD"]),
+                "CvL": probs["Hcc"] / (probs["Hcc"] + probs["QCD"]),
+                "CvB": probs["Hcc"] / (probs["Hcc"] + probs["Hbb"]),
+            }[score]
         else:
             expected = {
                 "BvsAll": probs["b"] + probs["bb"] + probs["lepb"],
@@ -110,7 +122,7 @@ def test_scores_are_physical_on_real_pfnano(pfnano_events) -> None:
     scores = breg.evaluate(events, breg.select(events.Jet))
     assert 0.7 < np.median(scores["correction"]) < 1.4
     assert np.all(scores["q25"] <= scores["q75"] + 1e-3)
-    for tagger in (DeepAK8Tagger("deepak8"), DeepJetTagger()):
+    for tagger in (DeepAK8Tagger("deepak8"), DeepJetTagger(), DeepDoubleXTagger()):
         for values in tagger.evaluate(events, tagger.select(events[tagger.collection])).values():
             assert np.all((values >= 0) & (values <= 1 + 1e-6))
 

@@ -19,6 +19,7 @@ REGISTERED: dict[str, str] = {
     "deepak8_md": "jetml.taggers.deepak8_md:deepak8_md",
     "deepak8_full": "jetml.taggers.deepak8_full:deepak8_full",
     "deepjet": "jetml.taggers.deepjet:deepjet",
+    "deepdoublex": "jetml.taggers.deepdoublex:deepdoublex",
     "breg": "jetml.taggers.breg:breg",
 }
 """The taggers of the models shipped in ``jetml/models`` (``--taggers all`` runs them all)."""
