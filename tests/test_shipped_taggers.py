@@ -3,6 +3,7 @@ to the ONNX model run directly, registered for ``--taggers all``, picklable."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -164,3 +165,21 @@ def test_missing_card_is_a_config_error(tmp_path: Path) -> None:
     (folder / "breg.card.json").unlink()
     with pytest.raises(ConfigError, match=r"breg\.card\.json.*no model card"):
         BRegressionTagger(folder)
+
+
+def test_card_without_selection_is_a_config_error(tmp_path: Path) -> None:
+    folder = _copy_model("deepjet", tmp_path)
+    card = json.loads((folder / "deepjet.card.json").read_text())
+    del card["training"]["selection"]
+    (folder / "deepjet.card.json").write_text(json.dumps(card))
+    with pytest.raises(ConfigError, match=r"deepjet\.card\.json: card lacks .*training\.selection"):
+        DeepJetTagger(folder)
+
+
+def test_deepak8_config_reading_unknown_variables_is_refused(tmp_path: Path) -> None:
+    folder = _copy_model("deepak8", tmp_path)
+    config = json.loads((folder / "preprocess.json").read_text())
+    config["new_variables"]["pfcand_ptrel_log"] = "pfcand_pt_log_nopuppi - jet_foo"
+    (folder / "preprocess.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=r"deepak8: preprocess.json reads \['jet_foo'\]"):
+        DeepAK8Tagger("deepak8", folder)

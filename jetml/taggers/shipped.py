@@ -51,8 +51,6 @@ class ShippedModel:
     """Name of the ONNX output holding the scores (``softmax``, ``regression``)."""
     output_labels: tuple[str, ...]
     selection: JetSelection
-    trained: bool
-    """False for networks exported untrained (e.g. the full-size DeepAK8 kept for timing)."""
 
 
 def shipped_model_names() -> list[str]:
@@ -90,7 +88,6 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
         output=output,
         output_labels=tuple(card.output_labels),
         selection=jets,
-        trained=bool(raw.get("trained", True)),
     )
 
 
