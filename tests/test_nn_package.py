@@ -17,9 +17,9 @@ from jetml.errors import ConfigError, InputFileError, ModelIntegrityError
 from jetml.features import build_inputs, load_data_config
 from jetml.inference import OnnxModel
 from jetml.nn.bregression import BRegression
-from jetml.nn.data import ArrayDataset
+from jetml.nn.data import ArrayDataset, TrainingSample
 from jetml.nn.deepak8 import DeepAK8
-from jetml.nn.package import TrainingSample, load_model, parity_of, write_model
+from jetml.nn.package import load_model, parity_of, write_model
 from jetml.nn.preprocessing import GroupSpec, auto_var_info, fit_data_config
 
 torch.set_num_threads(1)

@@ -25,10 +25,9 @@ from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features.cms_pfnano import cms_jet_variables
 from jetml.nanoaod import load_events
-from jetml.nn.bregression import REGRESSION_OUTPUTS
-from jetml.nn.data import ArrayDataset
+from jetml.nn.data import ArrayDataset, TrainingSample
 from jetml.nn.fatjet_data import sample_of
-from jetml.nn.package import TrainingSample
+from jetml.nn.outputs import REGRESSION_OUTPUTS
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 BJET_FEATURES: tuple[str, ...] = (

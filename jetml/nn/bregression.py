@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from jetml.nn.base import TaggerNet, scaled
+from jetml.nn.outputs import REGRESSION_OUTPUTS
 
-REGRESSION_OUTPUTS: tuple[str, ...] = ("correction", "q25", "q75")
 QUANTILES: tuple[float, float] = (0.25, 0.75)
 
 

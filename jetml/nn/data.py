@@ -75,3 +75,18 @@ class ArrayDataset:
         target = arrays.get(_TARGET, np.zeros(n_rows, dtype=np.int64))
         extras = {n[len(_EXTRA) :]: a for n, a in arrays.items() if n.startswith(_EXTRA)}
         return cls({n: arrays[n] for n in names}, target, extras)
+
+
+@dataclass(frozen=True)
+class TrainingSample:
+    """One input sample of a training: generator preset, number of events, seed, file name."""
+
+    preset: str
+    events: int
+    seed: int
+    file: str = ""
+
+    def describe(self) -> str:
+        """One-line description for the card's ``training_samples`` list."""
+        where = f" ({self.file})" if self.file else ""
+        return f"{self.preset}: {self.events} events, seed {self.seed}{where}"

@@ -22,11 +22,9 @@ from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.nanoaod import load_events
 from jetml.nn.ak4_data import candidate_variables
-from jetml.nn.data import ArrayDataset
-from jetml.nn.deepak8 import DEEPAK8_CLASSES
-from jetml.nn.deepdoublex import DEEPDOUBLEX_CLASSES
+from jetml.nn.data import ArrayDataset, TrainingSample
 from jetml.nn.fatjet_data import sample_of
-from jetml.nn.package import TrainingSample
+from jetml.nn.outputs import DEEPAK8_CLASSES, DEEPDOUBLEX_CLASSES
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 GLOBAL_FEATURES = ("jet_pt_log", "jet_eta", "jet_msoftdrop", "jet_tau21", "jet_tau32")

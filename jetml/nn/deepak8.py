@@ -26,27 +26,7 @@ import torch
 from torch import nn
 
 from jetml.nn.base import EmbeddingClassifier, scaled
-
-DEEPAK8_CLASSES: tuple[str, ...] = (
-    "Top_bcq",
-    "Top_bqq",
-    "Top_bc",
-    "Top_bq",
-    "W_cq",
-    "W_qq",
-    "Z_bb",
-    "Z_cc",
-    "Z_qq",
-    "H_bb",
-    "H_cc",
-    "H_qqqq",
-    "QCD_bb",
-    "QCD_cc",
-    "QCD_b",
-    "QCD_c",
-    "QCD_others",
-)
-"""The 17 DeepAK8 output classes, in the order of CMS's ``pfDeepBoostedJetTags`` (probTbcq...)."""
+from jetml.nn.outputs import DEEPAK8_CLASSES, PF_LENGTH, SV_LENGTH
 
 _KINEMATICS = (
     "pfcand_pt_log",
@@ -122,9 +102,6 @@ DEEPAK8_SV_FEATURES: tuple[str, ...] = (
     "sv_costhetasvpv",
 )
 """The 15 SV inputs of CMS DeepBoostedJet V02."""
-
-PF_LENGTH = 100
-SV_LENGTH = 7
 
 
 class ResidualUnit1d(nn.Module):

@@ -28,9 +28,7 @@ from torch import nn
 
 from jetml.nn.base import TaggerNet, scaled
 from jetml.nn.deepjet import pointwise_stack
-
-DEEPDOUBLEX_CLASSES: tuple[str, ...] = ("QCD", "Hbb", "Hcc")
-"""Output classes of jetml's DeepDoubleX."""
+from jetml.nn.outputs import DEEPDOUBLEX_CLASSES
 
 DISCRIMINANTS: dict[str, tuple[str, str]] = {
     "BvL": ("Hbb", "QCD"),

@@ -26,9 +26,7 @@ import torch
 from torch import nn
 
 from jetml.nn.base import TaggerNet, scaled
-
-DEEPJET_CLASSES: tuple[str, ...] = ("b", "bb", "lepb", "c", "uds", "g")
-"""DeepJet output classes, in CMS order (probb, probbb, problepb, probc, probuds, probg)."""
+from jetml.nn.outputs import DEEPJET_CLASSES
 
 
 def pointwise_stack(

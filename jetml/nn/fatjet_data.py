@@ -34,9 +34,8 @@ from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs, evaluate_new_variables
 from jetml.features.cms_pfnano import cms_jet_variables
 from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset
-from jetml.nn.deepak8 import DEEPAK8_CLASSES, PF_LENGTH, SV_LENGTH
-from jetml.nn.package import TrainingSample
+from jetml.nn.data import ArrayDataset, TrainingSample
+from jetml.nn.outputs import DEEPAK8_CLASSES, PF_LENGTH, SV_LENGTH
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 KINEMATICS = (

@@ -30,6 +30,7 @@ from jetml.features import DataConfig
 from jetml.inference.card import CARD_SUFFIX, load_card
 from jetml.inference.integrity import file_sha256
 from jetml.nn.base import TaggerNet
+from jetml.nn.data import TrainingSample
 from jetml.nn.export import PARITY_TOLERANCE, ParityReport, check_parity, export_onnx
 from jetml.nn.registry import build
 
@@ -38,21 +39,6 @@ PREPROCESS_JSON = "preprocess.json"
 
 class ParityError(ModelIntegrityError):
     """The exported ONNX model disagrees with the torch network beyond the tolerance."""
-
-
-@dataclass(frozen=True)
-class TrainingSample:
-    """One input sample of a training: generator preset, number of events, seed, file name."""
-
-    preset: str
-    events: int
-    seed: int
-    file: str = ""
-
-    def describe(self) -> str:
-        """One-line description for the card's ``training_samples`` list."""
-        where = f" ({self.file})" if self.file else ""
-        return f"{self.preset}: {self.events} events, seed {self.seed}{where}"
 
 
 def _json_safe(value: Any) -> Any:

@@ -15,11 +15,11 @@ from jetml.errors import JetmlError
 from jetml.nn import ak4_data, bjet_data, ddx_data
 from jetml.nn.bregression import BRegression
 from jetml.nn.data import ArrayDataset
-from jetml.nn.deepak8 import DEEPAK8_CLASSES, DeepAK8
+from jetml.nn.deepak8 import DeepAK8
 from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
-from jetml.nn.deepdoublex import DEEPDOUBLEX_CLASSES, DeepDoubleX
 from jetml.nn.deepdoublex import DISCRIMINANTS as DDX_DISCRIMINANTS
-from jetml.nn.deepjet import DEEPJET_CLASSES, DeepJet
+from jetml.nn.deepdoublex import DeepDoubleX
+from jetml.nn.deepjet import DeepJet
 from jetml.nn.fatjet_data import (
     JetSelection,
     fit_config,
@@ -28,6 +28,7 @@ from jetml.nn.fatjet_data import (
     to_dataset,
 )
 from jetml.nn.metrics import classification_metrics, pair_discriminant, regression_metrics
+from jetml.nn.outputs import DEEPAK8_CLASSES, DEEPDOUBLEX_CLASSES, DEEPJET_CLASSES
 from jetml.nn.package import write_model
 from jetml.nn.preprocessing import auto_var_info
 from jetml.nn.training import TrainConfig, TrainResult, fit, predict, seed_everything
