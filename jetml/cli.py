@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.inspect",
     "jetml.commands.generate",
     "jetml.commands.run",
+    "jetml.commands.demo",
     "jetml.commands.crosscheck",
     "jetml.commands.bench",
     "jetml.commands.train",

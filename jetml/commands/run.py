@@ -18,7 +18,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/timing.md and DIR/plots/*.png.",
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="ROOT files, globs, or coffea fileset JSON"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="ROOT files, globs, coffea fileset JSON, or sample preset names (qcd, ttbar_had, "
+        "...: generated into the sample cache on first use)",
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=1000,
+        help="events of each preset-name input's sample (default 1000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed of each preset-name input's sample (default 1)"
     )
     parser.add_argument(
         "--taggers",
@@ -50,13 +63,15 @@ def run(args: argparse.Namespace) -> int:
     """Resolve inputs and taggers, run, write the outputs and print the timing table."""
     from rich.console import Console
 
-    from jetml.processor.chunks import resolve_inputs
+    from jetml.processor.chunks import PresetRequest, resolve_inputs
+    from jetml.processor.executors import default_workers
     from jetml.processor.report import timing_markdown, write_outputs
     from jetml.processor.runner import RunOptions, run_processor
     from jetml.taggers.registry import resolve_taggers
 
     console = Console(stderr=True)
-    fileset = resolve_inputs(args.inputs)
+    presets = PresetRequest(args.events, args.seed, jobs=args.workers or default_workers())
+    fileset = resolve_inputs(args.inputs, presets)
     taggers = resolve_taggers(args.taggers)
     options = RunOptions(
         executor=args.executor,

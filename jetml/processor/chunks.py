@@ -1,10 +1,13 @@
 """Inputs → datasets → chunks, and the per-chunk task every executor runs.
 
-Inputs are ROOT files, globs, or coffea fileset JSON files (``{dataset: [files]}`` or
-``{dataset: {"files": {file: "Events"}}}``). Each file is opened once in the driver to count
-its entries and cut it into chunks of at most ``chunksize`` entries. A chunk that cannot be read
-comes back as a failure record naming the file and entry range instead of raising inside the
-executor, so every executor reports it the same way and ``--skip-bad-files`` can account for it.
+Inputs are ROOT files, globs, coffea fileset JSON files (``{dataset: [files]}`` or
+``{dataset: {"files": {file: "Events"}}}``), or names of jetml's sample presets (``qcd``,
+``ttbar_had``, ...), whose files are generated into the sample cache on first use
+(:func:`jetml.samples.get`, with the events and seed of :class:`PresetRequest`). Each file is
+opened once in the driver to count its entries and cut it into chunks of at most
+``chunksize`` entries. A chunk that cannot be read comes back as a failure record naming the
+file and entry range instead of raising inside the executor, so every executor reports it the
+same way and ``--skip-bad-files`` can account for it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import uproot
 
-from jetml.errors import InputFileError
+from jetml.errors import InputFileError, JetmlError
 from jetml.nanoaod import EVENTS_TREE, events_from_tree, open_events_tree
 from jetml.processor.processor import TaggerProcessor
 
@@ -62,13 +65,25 @@ class BadFile:
     reason: str
 
 
-def resolve_inputs(inputs: Sequence[str]) -> Fileset:
-    """Turn command-line inputs (files, globs, fileset JSON) into ``{dataset: [files]}``.
+@dataclass(frozen=True)
+class PresetRequest:
+    """How preset-name inputs are generated: events and seed of the sample, generator jobs."""
+
+    events: int = 1000
+    seed: int = 1
+    jobs: int = 1
+
+
+def resolve_inputs(inputs: Sequence[str], presets: PresetRequest | None = None) -> Fileset:
+    """Turn command-line inputs (files, globs, fileset JSON, preset names) into a fileset.
 
     Plain files and glob matches form one dataset per file, named after the file (``_2``, ...
-    appended when names repeat). Raises InputFileError for a glob matching nothing, a missing
-    input, or a malformed fileset JSON.
+    appended when names repeat). An input that is no existing path but a preset name of
+    :data:`jetml.samples.PRESETS` becomes the dataset of that name, its file taken from the
+    sample cache or generated there (``presets`` gives events, seed and jobs). Raises
+    InputFileError for a glob matching nothing, a missing input, or a malformed fileset JSON.
     """
+    presets = presets or PresetRequest()
     fileset: Fileset = {}
 
     def add(dataset: str, files: list[str]) -> None:
@@ -87,13 +102,33 @@ def resolve_inputs(inputs: Sequence[str]) -> Fileset:
                 raise InputFileError(f"{item}: no file matches this pattern")
             for match in matches:
                 add(Path(match).stem, [match])
+        elif not Path(item).exists() and item in _preset_names():
+            add(item, [str(_preset_file(item, presets))])
         else:
             if not Path(item).exists():
-                raise InputFileError(f"{item}: no such file")
+                raise InputFileError(
+                    f"{item}: no such file (nor a sample preset: {', '.join(_preset_names())})"
+                )
             add(Path(item).stem, [item])
     if not fileset:
         raise InputFileError("no input files given")
     return fileset
+
+
+def _preset_names() -> tuple[str, ...]:
+    from jetml.samples.presets import PRESETS
+
+    return tuple(PRESETS)
+
+
+def _preset_file(preset: str, request: PresetRequest) -> Path:
+    """The cached sample of ``preset`` for ``request``, generated when missing."""
+    import jetml.samples
+
+    try:
+        return jetml.samples.get(preset, request.events, request.seed, jobs=request.jobs)
+    except JetmlError as error:
+        raise type(error)(f"preset input {preset}: {error}") from error
 
 
 def _read_fileset_json(path: Path) -> Fileset:

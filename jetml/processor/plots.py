@@ -20,7 +20,10 @@ LABEL_TEXT = "jetml"
 def write_plots(
     hists: Mapping[str, Mapping[str, hist.Hist]], taggers: Sequence[Tagger], out_dir: Path
 ) -> list[Path]:
-    """One PNG per histogram kind and tagger score; returns the files written."""
+    """One PNG per histogram kind and tagger score; returns the files written.
+
+    jetml-vs-CMS figures are written only when some file held the CMS score (real CMS PFNano).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     summed = _sum_datasets(hists)
     written: list[Path] = []
@@ -33,7 +36,7 @@ def write_plots(
             written.append(_plot_labels(summed[key], tagger, score, out_dir / f"{key}.png"))
             for suffix in ("vs_mass", "vs_cms"):
                 name = f"{key}_{suffix}"
-                if name in summed:
+                if name in summed and (suffix == "vs_mass" or summed[name].sum(flow=True) > 0):
                     xlabel = f"jetml {tagger.name} {score}"
                     written.append(_plot_2d(summed[name], xlabel, out_dir / f"{name}.png"))
         response = f"{tagger.name}_response"
@@ -78,7 +81,11 @@ def _plot_labels(histogram: hist.Hist, tagger: Tagger, score: str, path: Path) -
 def _plot_2d(histogram: hist.Hist, xlabel: str, path: Path) -> Path:
     """Jets per bin of (score, other); empty bins left blank."""
     fig, ax = plt.subplots()
-    mplhep.hist2dplot(histogram, ax=ax, cmin=1)
+    if histogram.values().max(initial=0) >= 1:
+        mplhep.hist2dplot(histogram, ax=ax, cmin=1)
+    else:  # no jets inside the axes: hist2dplot cannot draw an all-blank histogram
+        ax.text(0.5, 0.5, "no jets in range", ha="center", transform=ax.transAxes)
+        ax.set_ylabel(histogram.axes[1].label)
     ax.set_xlabel(xlabel)
     return _finish(fig, ax, path)
 

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from jetml.errors import ConfigError
 from jetml.taggers.base import Tagger
 
-REGISTERED: dict[str, str] = {}
+REGISTERED: dict[str, str] = {
+    "deepak8": "jetml.taggers.deepak8:deepak8",
+    "deepak8_md": "jetml.taggers.deepak8_md:deepak8_md",
+    "deepak8_full": "jetml.taggers.deepak8_full:deepak8_full",
+    "deepjet": "jetml.taggers.deepjet:deepjet",
+    "breg": "jetml.taggers.breg:breg",
+}
+"""The taggers of the models shipped in ``jetml/models`` (``--taggers all`` runs them all)."""
 
 
 def resolve_taggers(spec: str) -> list[Tagger]:

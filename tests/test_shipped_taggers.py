@@ -1,0 +1,154 @@
+"""Taggers of the shipped models: inputs exactly as the training code built them, scores equal
+to the ONNX model run directly, registered for ``--taggers all``, picklable."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from jetml.errors import ConfigError, ModelIntegrityError
+from jetml.nanoaod import load_events
+from jetml.taggers.breg import BRegressionTagger
+from jetml.taggers.deepak8 import DISCRIMINANTS, DeepAK8Tagger
+from jetml.taggers.deepjet import DeepJetTagger
+from jetml.taggers.registry import REGISTERED, resolve_taggers
+from jetml.taggers.shipped import MODELS_DIR, load_shipped, shipped_model_names
+
+pytest.importorskip("torch")  # the training-side readers (jetml.nn) are the reference
+
+SHIPPED = shipped_model_names()
+
+
+def _raw_outputs(name: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The shipped ONNX file run with a plain InferenceSession (no jetml in between)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(
+        str(MODELS_DIR / name / f"{name}.onnx"), options, providers=["CPUExecutionProvider"]
+    )
+    (output,) = session.run(None, inputs)
+    return output
+
+
+def _training_inputs(name: str, path: Path, config) -> dict[str, np.ndarray]:
+    """Inputs as the training code builds them from the same file (all jets, no labels)."""
+    if name.startswith("deepak8"):
+        from jetml.nn import fatjet_data
+
+        table = fatjet_data.read_fatjets([path], "full", require_labels=False)
+        return fatjet_data.to_dataset(table, config).inputs
+    if name == "deepjet":
+        from jetml.nn import ak4_data
+
+        table = ak4_data.read_ak4_jets([path], require_labels=False)
+        return ak4_data.to_dataset(table, config).inputs
+    from jetml.nn import bjet_data
+
+    table = bjet_data.read_bjets([path], with_target=False)
+    return bjet_data.to_dataset(table, config).inputs
+
+
+@pytest.fixture(scope="module")
+def pfnano_events(cms_nano: Path):
+    return load_events(cms_nano / "pfnano.root")
+
+
+def test_every_shipped_model_is_registered() -> None:
+    assert SHIPPED, "no shipped models found"
+    assert sorted(REGISTERED) == SHIPPED
+    taggers = resolve_taggers("all")
+    assert sorted(t.name for t in taggers) == SHIPPED
+    assert all(t.shipped.model.sha256 == load_shipped(t.name).model.sha256 for t in taggers)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_tagger_inputs_and_scores_match_training_code_and_raw_onnx(
+    name: str, cms_nano: Path, pfnano_events
+) -> None:
+    (tagger,) = resolve_taggers(name)
+    events = pfnano_events
+    assert tagger.missing_inputs(events) == []
+    mask = tagger.select(events[tagger.collection])
+    n_jets = int(ak.sum(mask))
+    assert n_jets > 10  # 21 AK8 jets above 300 GeV, 42 AK4 jets above 20 GeV in pfnano.root
+
+    inputs = tagger.model_inputs(events, mask)
+    reference = _training_inputs(name, cms_nano / "pfnano.root", tagger.shipped.config)
+    assert list(inputs) == list(reference) == tagger.shipped.config.input_names
+    for input_name, array in inputs.items():
+        assert array.dtype == np.float32 and len(array) == n_jets
+        np.testing.assert_array_equal(array, reference[input_name], err_msg=input_name)
+
+    raw = _raw_outputs(name, reference)
+    scores = tagger.evaluate(events, mask)
+    assert set(scores) == set(tagger.score_names)
+    probs = {label: raw[:, i] for i, label in enumerate(tagger.shipped.output_labels)}
+    for score, values in scores.items():
+        assert values.shape == (n_jets,) and np.all(np.isfinite(values))
+        if isinstance(tagger, BRegressionTagger):
+            expected = probs[score]
+        elif isinstance(tagger, DeepAK8Tagger):
+            expected = DISCRIMINANTS[score](probs)
+        else:
+            expected = {
+                "BvsAll": probs["b"] + probs["bb"] + probs["lepb"],
+                "CvsL": probs["c"] / (probs["c"] + probs["uds"] + probs["g"]),
+                "CvsB": probs["c"] / (probs["c"] + probs["b"] + probs["bb"] + probs["lepb"]),
+            }[score]
+        np.testing.assert_allclose(values, expected, rtol=2e-6, atol=1e-7, err_msg=score)
+
+
+def test_scores_are_physical_on_real_pfnano(pfnano_events) -> None:
+    events = pfnano_events
+    breg = BRegressionTagger()
+    scores = breg.evaluate(events, breg.select(events.Jet))
+    assert 0.7 < np.median(scores["correction"]) < 1.4
+    assert np.all(scores["q25"] <= scores["q75"] + 1e-3)
+    for tagger in (DeepAK8Tagger("deepak8"), DeepJetTagger()):
+        for values in tagger.evaluate(events, tagger.select(events[tagger.collection])).values():
+            assert np.all((values >= 0) & (values <= 1 + 1e-6))
+
+
+def test_tagger_pickles_and_scores_identically(pfnano_events) -> None:
+    tagger = DeepAK8Tagger("deepak8_md")
+    clone = pickle.loads(pickle.dumps(tagger))
+    mask = tagger.select(pfnano_events.FatJet)
+    first, second = tagger.evaluate(pfnano_events, mask), clone.evaluate(pfnano_events, mask)
+    for score in tagger.score_names:
+        np.testing.assert_array_equal(first[score], second[score])
+
+
+def test_no_jet_selected_gives_empty_scores(pfnano_events) -> None:
+    tagger = DeepJetTagger()
+    mask = pfnano_events.Jet.pt < 0
+    scores = tagger.evaluate(pfnano_events, mask)
+    assert all(values.shape == (0,) for values in scores.values())
+
+
+def _copy_model(name: str, target: Path) -> Path:
+    folder = target / name
+    folder.mkdir()
+    for file in (MODELS_DIR / name).iterdir():
+        (folder / file.name).write_bytes(file.read_bytes())
+    return folder
+
+
+def test_tampered_model_is_refused(tmp_path: Path) -> None:
+    folder = _copy_model("deepak8", tmp_path)
+    onnx = folder / "deepak8.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"\0")
+    with pytest.raises(ModelIntegrityError, match=r"deepak8\.onnx"):
+        DeepAK8Tagger("deepak8", folder)
+
+
+def test_missing_card_is_a_config_error(tmp_path: Path) -> None:
+    folder = _copy_model("breg", tmp_path)
+    (folder / "breg.card.json").unlink()
+    with pytest.raises(ConfigError, match=r"breg\.card\.json.*no model card"):
+        BRegressionTagger(folder)
