@@ -20,6 +20,7 @@ REGISTERED: dict[str, str] = {
     "deepak8_full": "jetml.taggers.deepak8_full:deepak8_full",
     "deepjet": "jetml.taggers.deepjet:deepjet",
     "breg": "jetml.taggers.breg:breg",
+    "deeptau": "jetml.taggers.deeptau:deeptau",
 }
 """The taggers of the models shipped in ``jetml/models`` (``--taggers all`` runs them all)."""
 
