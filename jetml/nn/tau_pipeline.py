@@ -83,10 +83,9 @@ def cut_based_comparison(
     for wp, bit in CUT_BASED_WPS.items():
         passes = (id_iso_cut & bit) != 0
         efficiency = float(passes[genuine].mean())
+        passing = round(efficiency * int(genuine.sum()))  # genuine τh the cut-based WP keeps
         threshold = (
-            float(np.quantile(d_jet[genuine], 1.0 - efficiency, method="lower"))
-            if efficiency > 0
-            else float("inf")
+            float(np.sort(d_jet[genuine])[::-1][passing - 1]) if passing > 0 else float("inf")
         )
         result[wp] = {
             "tau_efficiency": efficiency,

@@ -4,7 +4,8 @@ Inputs: :func:`jetml.features.deeptau.deeptau_inputs`, the recipe the training a
 with -- high-level tau features standardised by the shipped ``preprocess.json``, inner / outer
 η-φ grids of e/gamma, muon and hadron candidates standardised by the shipped ``grids.json``.
 Scores are DeepTau's discriminants ``VSe``, ``VSmu``, ``VSjet`` = ``y_τ / (y_τ + y_alpha)``
-(NanoAOD's ``rawDeepTau2017v2p1VS*`` convention). Truth labels come from ``Tau_genPartFlav``.
+(NanoAOD's ``rawDeepTau2017v2p1VS*`` convention; where a file has those CMS scores the processor
+draws jetml-vs-CMS histograms). Truth labels come from ``Tau_genPartFlav``.
 Nothing here imports torch.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import awkward as ak
 import numpy as np
@@ -35,6 +37,9 @@ class DeepTauTagger(ShippedTagger):
     collection = "Tau"
     score_names = tuple(DISCRIMINANTS)
     uses_pf_candidates = True
+    reference_scores: ClassVar[dict[str, str]] = {
+        name: f"rawDeepTau2017v2p1{name}" for name in DISCRIMINANTS
+    }
 
     def __init__(self, folder: str | Path | None = None) -> None:
         super().__init__("deeptau", folder)
