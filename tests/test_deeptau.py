@@ -186,7 +186,9 @@ def test_train_command_writes_card_grids_and_parity(trained, tau_samples) -> Non
     preprocess = json.loads((trained / "preprocess.json").read_text())
     assert preprocess["input_names"] == ["tau"]
     assert preprocess["tau"]["var_names"] == list(recipe.TAU_FEATURES)
-    assert main(["validate", str(trained), "--data", str(trained / "heldout.npz")]) == 0
+    plots = str(trained.parent / "plots")
+    for data in (trained / "heldout.npz", tau_samples[0]):  # stored inputs, then a ROOT file
+        assert main(["validate", str(trained), "--data", str(data), "--plots", plots]) == 0
 
 
 def test_tagger_scores_equal_the_model_run_directly(trained, tau_samples, table) -> None:
