@@ -10,6 +10,7 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 pytest.importorskip("torch")
@@ -237,3 +238,28 @@ def test_cut_based_comparison_at_equal_efficiency() -> None:
     assert loose["tau_efficiency"] == pytest.approx(0.8) and loose["jet_fake_rate"] == 0.3
     assert loose["deeptau_tau_efficiency"] == pytest.approx(0.8)
     assert loose["deeptau_jet_fake_rate"] < loose["jet_fake_rate"]
+
+
+def test_shipped_deeptau_tagger_matches_raw_onnx(tau_samples) -> None:
+    from jetml.taggers.deeptau import DeepTauTagger
+    from jetml.taggers.registry import resolve_taggers
+    from jetml.taggers.shipped import MODELS_DIR
+
+    (tagger,) = resolve_taggers("deeptau")
+    assert isinstance(tagger, DeepTauTagger)
+    events = load_events(tau_samples[0])
+    mask = tagger.select(events.Tau)
+    inputs = tagger.model_inputs(events, mask)
+    reference = tau_data.to_dataset(
+        tau_data.read_taus(tau_samples[:1]), tagger.shipped.config, tagger.grid_config
+    )
+    for name, array in reference.inputs.items():
+        np.testing.assert_array_equal(inputs[name], array, err_msg=name)
+    session = ort.InferenceSession(
+        str(MODELS_DIR / "deeptau" / "deeptau.onnx"), providers=["CPUExecutionProvider"]
+    )
+    (raw,) = session.run(None, reference.inputs)
+    expected = discriminants(raw)
+    scores = tagger.evaluate(events, mask)
+    for background in ("e", "mu", "jet"):
+        np.testing.assert_allclose(scores[f"VS{background}"], expected[background], rtol=2e-6)
