@@ -30,8 +30,10 @@ install: $(INSTALLED)
 MODEL_BUILD := build/models
 AK8_SAMPLES := $(MODEL_BUILD)/ttbar_had.root $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root
 AK4_SAMPLES := $(MODEL_BUILD)/ttbar_semilep.root
+TAU_SAMPLES := $(MODEL_BUILD)/dy_tautau.root $(MODEL_BUILD)/dy_mutauh.root $(MODEL_BUILD)/w_jets.root \
+  $(MODEL_BUILD)/dy_ee.root $(MODEL_BUILD)/dy_mumu.root
 TRAIN_FLAGS := --width 0.25 --seed 1 --split-seed 1 --no-progress
-SHIPPED := deepak8 deepak8_md deepak8_full deepjet deepdoublex breg
+SHIPPED := deepak8 deepak8_md deepak8_full deepjet deepdoublex breg deeptau
 
 models: $(INSTALLED)
 	mkdir -p $(MODEL_BUILD)
@@ -40,6 +42,11 @@ models: $(INSTALLED)
 	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
 	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
 	$(BIN)/jetml generate zh_cc --events 1500 --seed 15 --out $(MODEL_BUILD)/zh_cc.root --overwrite
+	$(BIN)/jetml generate dy_tautau --events 1500 --seed 31 --out $(MODEL_BUILD)/dy_tautau.root --overwrite
+	$(BIN)/jetml generate w_jets --events 12000 --seed 32 --out $(MODEL_BUILD)/w_jets.root --overwrite
+	$(BIN)/jetml generate dy_ee --events 3000 --seed 33 --out $(MODEL_BUILD)/dy_ee.root --overwrite
+	$(BIN)/jetml generate dy_mumu --events 3000 --seed 34 --out $(MODEL_BUILD)/dy_mumu.root --overwrite
+	$(BIN)/jetml generate dy_mutauh --events 2500 --seed 35 --out $(MODEL_BUILD)/dy_mutauh.root --overwrite
 	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8
 	$(BIN)/jetml train deepak8_md --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8_md
@@ -47,10 +54,12 @@ models: $(INSTALLED)
 	$(BIN)/jetml train deepjet --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deepjet
 	$(BIN)/jetml train deepdoublex --data $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root $(MODEL_BUILD)/zh_cc.root --width 0.5 --seed 1 --split-seed 1 --no-progress --epochs 15 --batch-size 128 --out $(MODEL_BUILD)/deepdoublex
 	$(BIN)/jetml train breg --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 30 --batch-size 128 --out $(MODEL_BUILD)/breg
+	$(BIN)/jetml train deeptau --data $(TAU_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deeptau
 	for m in $(SHIPPED); do \
 	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \
 	  cp $(MODEL_BUILD)/$$m/$$m.onnx $(MODEL_BUILD)/$$m/$$m.card.json $(MODEL_BUILD)/$$m/$$m.pt \
-	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ ; \
+	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ && \
+	  { test ! -f $(MODEL_BUILD)/$$m/grids.json || cp $(MODEL_BUILD)/$$m/grids.json jetml/models/$$m/ ; } ; \
 	done
 
 # Re-installs only when the dependency list changes.

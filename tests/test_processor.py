@@ -204,11 +204,11 @@ def test_bad_processor_configuration() -> None:
     with pytest.raises(ConfigError, match="repeated: jet_toy"):
         TaggerProcessor([toy.JetToyTagger(), toy.JetToyTagger()])
 
-    class TauTagger(toy.JetToyTagger):
-        collection = "Tau"
+    class PhotonTagger(toy.JetToyTagger):
+        collection = "Photon"
 
-    with pytest.raises(ConfigError, match="collection 'Tau'"):
-        TaggerProcessor([TauTagger()])
+    with pytest.raises(ConfigError, match="collection 'Photon'"):
+        TaggerProcessor([PhotonTagger()])
 
 
 def test_tagger_returning_wrong_number_of_scores_is_refused(cms_nano: Path) -> None:

@@ -24,14 +24,16 @@ SHIPPED = sorted(p for p in MODELS.glob("*") if p.is_dir()) if MODELS.is_dir() e
 def test_shipped_model_is_intact_small_and_in_parity(folder: Path) -> None:
     files = {p.name for p in folder.iterdir()}
     name = folder.name
-    assert files == {f"{name}.onnx", f"{name}.card.json", f"{name}.pt", "preprocess.json"}
-    assert sum((folder / f).stat().st_size for f in files) <= 5 * 1024 * 1024
     card = json.loads((folder / f"{name}.card.json").read_text())
+    grids = {card["grid_config"]} if "grid_config" in card else set()  # DeepTau's grids.json
+    assert files == {f"{name}.onnx", f"{name}.card.json", f"{name}.pt", "preprocess.json", *grids}
+    assert sum((folder / f).stat().st_size for f in files) <= 5 * 1024 * 1024
     assert card["samples"] and all(s["seed"] >= 0 and s["events"] > 0 for s in card["samples"])
     assert card["command"].startswith("jetml train")
     assert ("/tmp" not in card["command"]) and ("/work" not in card["command"])
     if card["trained"]:
-        assert card["metrics"]["heldout_jets"] > 100
+        heldout = "heldout_taus" if card["architecture"] == "deeptau" else "heldout_jets"
+        assert card["metrics"][heldout] > 100
     loaded = load_model(folder)  # both sha256 sums verified
     network = loaded.network
     inputs = {

@@ -2,9 +2,9 @@
 
 Taggers trainable end to end from jetml's generated samples: ``deepak8``, ``deepak8_md``
 (mass-decorrelated with an adversary), ``deepjet`` (AK4 flavour), ``deepdoublex`` (AK8
-double-b/c) and ``breg`` (b-jet energy regression). Writes the model
-folder (ONNX, preprocess.json, torch weights, model card with held-out metrics) and
-``heldout.npz`` for ``jetml validate``.
+double-b/c), ``breg`` (b-jet energy regression) and ``deeptau`` (hadronic taus vs e, μ, jets).
+Writes the model folder (ONNX, preprocess.json -- plus grids.json for DeepTau -- torch weights,
+model card with held-out metrics) and ``heldout.npz`` for ``jetml validate``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-TAGGERS = ("deepak8", "deepak8_md", "deepjet", "deepdoublex", "breg")
+TAGGERS = ("deepak8", "deepak8_md", "deepjet", "deepdoublex", "breg", "deeptau")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a tagger on PFNano files (CPU)",
-        description="Train DeepAK8, DeepAK8-MD, DeepJet, DeepDoubleX or the b-jet regression on "
-        "labelled PFNano "
-        "files (jetml generate), "
+        description="Train DeepAK8, DeepAK8-MD, DeepJet, DeepDoubleX, the b-jet regression or "
+        "DeepTau on labelled PFNano files (jetml generate), "
         "export to ONNX with a parity check and write the model card with held-out metrics.",
     )
     parser.add_argument("tagger", choices=TAGGERS, help="which tagger to train")
@@ -50,9 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of weights and batch order")
     parser.add_argument("--split-seed", type=int, default=1, help="seed of the jet split")
     parser.add_argument(
-        "--pt-min", type=float, default=None, help="jet pT threshold, GeV (AK8: 300, AK4: 20)"
+        "--pt-min",
+        type=float,
+        default=None,
+        help="jet (tau) pT threshold, GeV (AK8: 300, AK4: 20, tau: 20)",
     )
-    parser.add_argument("--max-jets", type=int, default=None, help="use at most N jets")
+    parser.add_argument("--max-jets", type=int, default=None, help="use at most N jets (taus)")
     parser.add_argument("--lam", type=float, default=1.0, help="deepak8_md: adversary weight λ")
     parser.add_argument("--pt-max", type=float, default=float("inf"), help="deepak8: AK8 pT max")
     parser.add_argument("--name", default=None, help="model name (default: the tagger)")
@@ -71,6 +73,7 @@ _TAGGER_OPTIONS = {
     "deepjet": (),
     "deepdoublex": (),
     "breg": (),
+    "deeptau": (),
 }
 
 
@@ -128,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     )
     command = canonical_command(args)
     name = args.name or args.tagger
+    if args.tagger == "deeptau":
+        return run_deeptau(args, train_config, name, command)
     if args.tagger == "breg":
         job = BRegressionJob(
             width=args.width,
@@ -199,3 +204,30 @@ def print_pairs(metrics: dict, card: Path) -> None:
             f"{values['n_background']} jets)"
         )
     console.print(f"model card: {card}")
+
+
+def run_deeptau(args: argparse.Namespace, train_config, name: str, command: str) -> int:
+    """Train DeepTau; print the AUC of each discriminant and the D_jet working points."""
+    from rich.console import Console
+
+    from jetml.nn.tau_data import TauSelection
+    from jetml.nn.tau_pipeline import DeepTauJob, train_deeptau
+
+    job = DeepTauJob(
+        selection=TauSelection(pt_min=20.0 if args.pt_min is None else args.pt_min),
+        width=args.width,
+        train=train_config,
+        split_seed=args.split_seed,
+        max_taus=args.max_jets,
+    )
+    card, metrics = train_deeptau(
+        args.data, args.out, job, name=name, version=args.version, command=command
+    )
+    console = Console()
+    for background, values in metrics.get("discriminants", {}).items():
+        auc = "n/a" if values["auc"] is None else f"{values['auc']:.4f}"
+        console.print(
+            f"D_{background}: AUC {auc} ({values['n_tau']} τh vs {values['n_background']})"
+        )
+    console.print(f"model card: {card}")
+    return 0

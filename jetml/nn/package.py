@@ -6,6 +6,9 @@ Layout (``<name>`` is the model name)::
     <name>.card.json     model card (jetml.inference.card format plus training details)
     preprocess.json      data config: input groups, variables, standardisation
     <name>.pt            torch state dict, so ``jetml validate`` can rebuild the torch network
+    grids.json           only for grid inputs (DeepTau): grid geometry and cell standardisation
+                         (:class:`jetml.features.deeptau.GridConfig`), named by the card's
+                         ``grid_config``
 
 The card records name, version, sha256 of the ONNX file and of the weights, the data config,
 output labels, training samples (preset, events, seed), the command, the seeds, the architecture
@@ -27,6 +30,7 @@ import torch
 from jetml import __version__
 from jetml.errors import ConfigError, ModelIntegrityError
 from jetml.features import DataConfig
+from jetml.features.deeptau import GRID_CONFIG_FILE, GridConfig
 from jetml.inference.card import CARD_SUFFIX, load_card
 from jetml.inference.integrity import file_sha256
 from jetml.nn.base import TaggerNet
@@ -69,19 +73,22 @@ def write_model(
     metrics: Mapping[str, Any] | None = None,
     training: Mapping[str, Any] | None = None,
     notes: str = "",
+    grid_config: GridConfig | None = None,
 ) -> Path:
     """Export ``model`` into ``folder`` with its data config, weights and card; return the card.
 
     ``parity_inputs`` (input name -> array, e.g. held-out jets) are run through torch and
     onnxruntime; a difference above :data:`PARITY_TOLERANCE` raises :class:`ParityError` and no
-    card is written.
+    card is written. ``grid_config`` describes the grid inputs that follow the data config's
+    inputs (DeepTau); it is saved as ``grids.json``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    if list(data_config.input_names) != list(model.input_names):
+    grid_inputs = list(grid_config.stats) if grid_config is not None else []
+    if list(data_config.input_names) + grid_inputs != list(model.input_names):
         raise ConfigError(
-            f"{name}: data config inputs {data_config.input_names} differ from the network's "
-            f"{list(model.input_names)}"
+            f"{name}: data config inputs {data_config.input_names + grid_inputs} differ from the "
+            f"network's {list(model.input_names)}"
         )
     onnx_path = export_onnx(model, folder / f"{name}.onnx")
     report = check_parity(model, onnx_path, parity_inputs)
@@ -91,6 +98,8 @@ def write_model(
             f"{PARITY_TOLERANCE:g}"
         )
     data_config.save_preprocess_json(folder / PREPROCESS_JSON)
+    if grid_config is not None:
+        grid_config.save(folder / GRID_CONFIG_FILE)
     weights_path = folder / f"{name}.pt"
     torch.save(model.state_dict(), weights_path)
     card = {
@@ -98,6 +107,7 @@ def write_model(
         "version": version,
         "sha256": file_sha256(onnx_path),
         "data_config": PREPROCESS_JSON,
+        **({"grid_config": GRID_CONFIG_FILE} if grid_config is not None else {}),
         "output_labels": list(model.output_labels),
         "training_samples": [s.describe() for s in samples],
         "metrics": dict(metrics or {}),

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from jetml.errors import JetmlError
-from jetml.nn import ak4_data, bjet_data, ddx_data
+from jetml.nn import ak4_data, bjet_data, ddx_data, tau_data
 from jetml.nn.bregression import BRegression
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DeepAK8
@@ -356,9 +356,15 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
             [path], bjet_data.BJetSelection(**selection), with_target=False
         )
         return bjet_data.to_dataset(bjets, config)
+    if card["architecture"] == "deeptau" and "selection" in training and "grid_config" in card:
+        from jetml.features.deeptau import GridConfig
+
+        taus = tau_data.read_taus([path], tau_data.TauSelection(**selection), require_labels=False)
+        grids = GridConfig.load(card_folder / card["grid_config"])
+        return tau_data.to_dataset(taus, config, grids)
     raise ConfigError(
         f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
-        "deepjet, deepdoublex, breg); give an .npz of model inputs instead"
+        "deepjet, deepdoublex, breg, deeptau); give an .npz of model inputs instead"
     )
 
 

@@ -26,7 +26,9 @@ from jetml.taggers.base import UNLABELLED, Tagger, branch_available
 
 DEFAULT_DATASET = "events"
 # Mass used for the score-vs-mass histograms: the groomed mass for AK8 jets.
-MASS_FIELD = {"FatJet": "msoftdrop", "Jet": "mass"}
+MASS_FIELD = {"FatJet": "msoftdrop", "Jet": "mass", "Tau": "mass"}
+# Truth branch of each collection that the taggers' truth_labels read.
+TRUTH_FIELD = {"FatJet": "hadronFlavour", "Jet": "hadronFlavour", "Tau": "genPartFlav"}
 # Index of the matched generator jet, and the generator collection it points into.
 GEN_MATCH = {"FatJet": ("genJetAK8Idx", "GenJetAK8"), "Jet": ("genJetIdx", "GenJet")}
 TIMING_KEYS = ("read_s", "build_s", "ort_s", "fill_s")
@@ -275,7 +277,7 @@ def _candidate_processor_branches(tagger: Tagger) -> list[str]:
     """Branches the processor itself may read for ``tagger``'s histograms."""
     collection = tagger.collection
     wanted = [f"{collection}_pt", f"{collection}_{MASS_FIELD[collection]}"]
-    wanted.append(f"{collection}_hadronFlavour")
+    wanted.append(f"{collection}_{TRUTH_FIELD[collection]}")
     wanted += [f"{collection}_{field}" for field in tagger.reference_scores.values()]
     if tagger.pt_correction:
         index, gen = GEN_MATCH[collection]

@@ -21,6 +21,7 @@ REGISTERED: dict[str, str] = {
     "deepjet": "jetml.taggers.deepjet:deepjet",
     "deepdoublex": "jetml.taggers.deepdoublex:deepdoublex",
     "breg": "jetml.taggers.breg:breg",
+    "deeptau": "jetml.taggers.deeptau:deeptau",
 }
 """The taggers of the models shipped in ``jetml/models`` (``--taggers all`` runs them all)."""
 
