@@ -21,7 +21,7 @@ test: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check jetml tests benchmarks
 
 install: $(INSTALLED)
 
