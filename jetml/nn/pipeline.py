@@ -143,6 +143,58 @@ def heldout_metrics(
     return metrics
 
 
+def subsample(table: Any, limit: int | None, seed: int) -> Any:
+    """At most ``limit`` rows of ``table``, drawn reproducibly from ``seed`` (order kept)."""
+    if limit is None or len(table) <= limit:
+        return table
+    return table.take(np.sort(np.random.default_rng(seed).permutation(len(table))[:limit]))
+
+
+def write_trained_model(
+    out: str | Path,
+    model: Any,
+    config: Any,
+    test: ArrayDataset,
+    result: TrainResult,
+    table: Any,
+    job: Any,
+    metrics: dict[str, Any],
+    training: dict[str, Any],
+    *,
+    name: str,
+    version: str,
+    command: str,
+    **extra: Any,
+) -> Path:
+    """Write the model folder (ONNX, preprocess.json, card) and the held-out rows for
+    ``jetml validate``; the card's training record gains the fit history from ``result``."""
+    out = Path(out)
+    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
+    card = write_model(
+        out,
+        name,
+        version,
+        model,
+        config,
+        parity_rows.inputs,
+        trained=job.train.epochs > 0,
+        samples=table.samples,
+        command=command,
+        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
+        metrics=metrics,
+        training={
+            **training,
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early,
+            "wall_seconds": round(result.seconds, 1),
+        },
+        **extra,
+    )
+    parity_rows.save(out / HELDOUT_FILE)
+    return card
+
+
 def train_deepak8(
     paths: Sequence[str | Path],
     out: str | Path,
@@ -160,11 +212,7 @@ def train_deepak8(
     for timing.
     """
     table = read_fatjets(paths, job.variant, job.selection)
-    if job.max_jets is not None and len(table) > job.max_jets:
-        keep = np.sort(
-            np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_jets]
-        )
-        table = table.take(keep)
+    table = subsample(table, job.max_jets, job.split_seed)
     classes_present = np.unique(table.label)
     if len(table) < 50 or len(classes_present) < 2:
         raise TrainingDataError(
@@ -198,8 +246,6 @@ def train_deepak8(
     if metrics:
         metrics["goals"] = goal_report(metrics)
 
-    out = Path(out)
-    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
     training = {
         "jets": {"train": len(train), "validation": len(val), "test": len(test)},
         "class_counts": {
@@ -209,26 +255,11 @@ def train_deepak8(
         "selection": asdict(job.selection),
         "train_config": asdict(job.train),
         "adversarial": asdict(job.adversarial) if job.mass_decorrelated else None,
-        "history": result.history,
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "wall_seconds": round(result.seconds, 1),
     }
-    card = write_model(
-        out,
-        name,
-        version,
-        model,
-        config,
-        parity_rows.inputs,
-        trained=trained,
-        samples=table.samples,
-        command=command,
-        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
-        metrics=metrics,
-        training=training,
-    )
-    parity_rows.save(out / HELDOUT_FILE)
+    card = write_trained_model(
+        out, model, config, test, result, table, job, metrics, training,
+        name=name, version=version, command=command,
+    )  # fmt: skip
     return card, metrics
 
 
@@ -258,11 +289,7 @@ def train_bregression(
     Returns (card path, held-out metrics: resolutions before/after, improvement, coverage).
     """
     table = bjet_data.read_bjets(paths, job.selection)
-    if job.max_jets is not None and len(table) > job.max_jets:
-        keep = np.sort(
-            np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_jets]
-        )
-        table = table.take(keep)
+    table = subsample(table, job.max_jets, job.split_seed)
     if len(table) < 50:
         raise TrainingDataError(
             f"{len(table)} selected b jets with a matched generator jet in {len(paths)} file(s): "
@@ -291,32 +318,15 @@ def train_bregression(
     )
     if metrics:
         metrics["goals"] = goal_report(metrics)
-    out = Path(out)
-    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
     training = {
         "jets": {"train": len(train), "validation": len(val), "test": len(test)},
         "selection": asdict(job.selection),
         "train_config": asdict(job.train),
-        "history": result.history,
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "wall_seconds": round(result.seconds, 1),
     }
-    card = write_model(
-        out,
-        name,
-        version,
-        model,
-        config,
-        parity_rows.inputs,
-        trained=trained,
-        samples=table.samples,
-        command=command,
-        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
-        metrics=metrics,
-        training=training,
-    )
-    parity_rows.save(out / HELDOUT_FILE)
+    card = write_trained_model(
+        out, model, config, test, result, table, job, metrics, training,
+        name=name, version=version, command=command,
+    )  # fmt: skip
     return card, metrics
 
 
@@ -431,11 +441,7 @@ def _train_table_classifier(
 ) -> tuple[Path, dict[str, Any]]:
     """Split, standardise, train, evaluate and write a model folder for a labelled jet table
     (``data_module`` provides ``fit_config`` and ``to_dataset``)."""
-    if job.max_jets is not None and len(table) > job.max_jets:
-        keep = np.sort(
-            np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_jets]
-        )
-        table = table.take(keep)
+    table = subsample(table, job.max_jets, job.split_seed)
     classes_present = np.unique(table.label)
     if len(table) < 50 or len(classes_present) < 2:
         raise TrainingDataError(
@@ -460,31 +466,14 @@ def _train_table_classifier(
         if trained
         else {}
     )
-    out = Path(out)
-    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
     training = {
         "jets": {"train": len(train), "validation": len(val), "test": len(test)},
         "class_counts": {classes[c]: int((table.label == c).sum()) for c in classes_present},
         "selection": asdict(job.selection),
         "train_config": asdict(job.train),
-        "history": result.history,
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "wall_seconds": round(result.seconds, 1),
     }
-    card_path = write_model(
-        out,
-        name,
-        version,
-        model,
-        config,
-        parity_rows.inputs,
-        trained=trained,
-        samples=table.samples,
-        command=command,
-        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
-        metrics=metrics,
-        training=training,
-    )
-    parity_rows.save(out / HELDOUT_FILE)
-    return card_path, metrics
+    card = write_trained_model(
+        out, model, config, test, result, table, job, metrics, training,
+        name=name, version=version, command=command,
+    )  # fmt: skip
+    return card, metrics

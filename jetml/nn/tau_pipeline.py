@@ -19,8 +19,12 @@ from jetml.nn import tau_data
 from jetml.nn.deeptau import DEEPTAU_CLASSES, WORKING_POINT_EFFICIENCIES, DeepTau, discriminants
 from jetml.nn.deeptau import working_points as wp_thresholds
 from jetml.nn.metrics import roc_auc
-from jetml.nn.package import write_model
-from jetml.nn.pipeline import HELDOUT_FILE, MAX_HELDOUT_SAVED, TrainingDataError, split_indices
+from jetml.nn.pipeline import (
+    TrainingDataError,
+    split_indices,
+    subsample,
+    write_trained_model,
+)
 from jetml.nn.training import TrainConfig, fit, predict, seed_everything
 
 TAU = DEEPTAU_CLASSES.index("tau")
@@ -109,11 +113,7 @@ def train_deeptau(
     """Train DeepTau on the taus of ``paths``; write the model folder ``out`` (with
     ``grids.json``). Returns (card path, held-out metrics)."""
     table = tau_data.read_taus(paths, job.selection)
-    if job.max_taus is not None and len(table) > job.max_taus:
-        keep = np.sort(
-            np.random.default_rng(job.split_seed).permutation(len(table))[: job.max_taus]
-        )
-        table = table.take(keep)
+    table = subsample(table, job.max_taus, job.split_seed)
     classes_present = np.unique(table.label)
     if len(table) < 50 or TAU not in classes_present or len(classes_present) < 2:
         raise TrainingDataError(
@@ -155,8 +155,6 @@ def train_deeptau(
                 discriminants(probabilities)["jet"], test.target, test.extras["id_iso_cut"]
             ),
         }
-    out = Path(out)
-    parity_rows = test.take(np.arange(min(len(test), MAX_HELDOUT_SAVED)))
     training = {
         "taus": {"train": len(train), "validation": len(val), "test": len(test)},
         "class_counts": {
@@ -166,25 +164,9 @@ def train_deeptau(
         "train_config": asdict(job.train),
         "working_point_thresholds": thresholds,
         "working_point_efficiencies": WORKING_POINT_EFFICIENCIES,
-        "history": result.history,
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "wall_seconds": round(result.seconds, 1),
     }
-    card = write_model(
-        out,
-        name,
-        version,
-        model,
-        config,
-        parity_rows.inputs,
-        trained=trained,
-        samples=table.samples,
-        command=command,
-        seeds={"split": job.split_seed, "torch_and_batches": job.train.seed},
-        metrics=metrics,
-        training=training,
-        grid_config=grid_config,
-    )
-    parity_rows.save(out / HELDOUT_FILE)
+    card = write_trained_model(
+        out, model, config, test, result, table, job, metrics, training,
+        name=name, version=version, command=command, grid_config=grid_config,
+    )  # fmt: skip
     return card, metrics
