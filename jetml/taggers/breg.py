@@ -6,9 +6,8 @@ standardised with the shipped ``preprocess.json`` by :func:`jetml.features.build
 Outputs: ``correction`` (multiplies the jet pT: the estimate of pT(gen, with neutrinos) / pT),
 and the 25% / 75% quantiles ``q25`` / ``q75`` of that ratio (resolution = (q75 - q25) / 2).
 
-The feature recipe lives in the training package, whose modules currently import torch (the
-``train`` extra); it is imported when the tagger is built (or unpickled in a worker), not
-when jetml is.
+The feature recipe lives in the training package's torch-free data modules, so the tagger runs
+without the ``train`` extra; it is imported when the tagger is built (or unpickled in a worker).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ class BRegressionTagger(ShippedTagger):
         super().__init__("breg", folder)
         from jetml.nn import bjet_data
 
-        # a module-level function pickles by name: a worker imports the recipe (and torch) when
+        # a module-level function pickles by name: a worker imports the recipe when
         # it unpickles the tagger, not inside the timed feature building of its first chunk
         self.features = bjet_data.bjet_features
         self.branches = (
@@ -47,10 +46,6 @@ class BRegressionTagger(ShippedTagger):
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
         return build_inputs(self.shipped.config, self.features(events, mask))
-
-    def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
-        columns = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
-        return {name: columns[name] for name in self.score_names}
 
 
 def breg() -> BRegressionTagger:

@@ -15,6 +15,7 @@ full-size ``deepak8_full`` (kept for timing), which share the input recipe.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import awkward as ak
 import numpy as np
@@ -55,6 +56,8 @@ REFERENCE_SCORES = {
 
 class DeepAK8Tagger(ShippedTagger):
     """A shipped DeepAK8-family model on ``FatJet`` (pT >= 300 GeV, |eta| < 2.4, as in training)."""
+
+    discriminants: ClassVar[dict[str, Discriminant]] = DISCRIMINANTS
 
     collection = "FatJet"
     uses_pf_candidates = True
@@ -102,10 +105,6 @@ class DeepAK8Tagger(ShippedTagger):
         variables["jet_pt_log"] = ak.Array(np.log(pt).astype(np.float32))
         variables["jet_e_log"] = ak.Array(np.log(energy).astype(np.float32))
         return build_inputs(self.shipped.config, variables)
-
-    def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
-        probs = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
-        return {name: score(probs) for name, score in DISCRIMINANTS.items()}
 
 
 def deepak8() -> DeepAK8Tagger:

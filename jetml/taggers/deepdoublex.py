@@ -8,8 +8,8 @@ eta, soft-drop mass, tau2/tau1 and tau3/tau2), standardised with the shipped
 documented in docs/taggers.md: ``BvL = Hbb / (Hbb + QCD)``, ``CvL = Hcc / (Hcc + QCD)``,
 ``CvB = Hcc / (Hcc + Hbb)``, compared with CMS's ``FatJet_btagDD*V2`` where the file has them.
 
-The recipe lives in the training package, whose modules currently import torch (the ``train``
-extra); it is imported when the tagger is built (or unpickled in a worker), not when jetml is.
+The recipe lives in the training package's torch-free data modules, so the tagger runs without
+the ``train`` extra; it is imported when the tagger is built (or unpickled in a worker).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ DISCRIMINANTS: dict[str, Discriminant] = {
 class DeepDoubleXTagger(ShippedTagger):
     """DeepDoubleX on ``FatJet`` (pT >= 300 GeV, |eta| < 2.4, as in training)."""
 
+    discriminants: ClassVar[dict[str, Discriminant]] = DISCRIMINANTS
+
     collection = "FatJet"
     score_names = tuple(DISCRIMINANTS)
     uses_pf_candidates = True
@@ -49,7 +51,7 @@ class DeepDoubleXTagger(ShippedTagger):
         super().__init__("deepdoublex", folder)
         from jetml.nn import ak4_data, ddx_data
 
-        # pickles by name: workers import the recipe (and torch) when unpickling the tagger,
+        # pickles by name: workers import the recipe when unpickling the tagger,
         # not inside the timed feature building of their first chunk
         self.features = ddx_data.ddx_variables
         self.branches = (
@@ -59,10 +61,6 @@ class DeepDoubleXTagger(ShippedTagger):
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
         return build_inputs(self.shipped.config, self.features(events, mask))
-
-    def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
-        probs = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
-        return {name: score(probs) for name, score in DISCRIMINANTS.items()}
 
 
 def deepdoublex() -> DeepDoubleXTagger:

@@ -7,8 +7,8 @@ order, 15 jet-level features), standardised with the shipped ``preprocess.json``
 probabilities: ``BvsAll = b + bb + lepb`` (NanoAOD ``btagDeepFlavB``),
 ``CvsL = c / (c + uds + g)`` and ``CvsB = c / (c + b + bb + lepb)``.
 
-The recipe lives in the training package, whose modules currently import torch (the ``train``
-extra); it is imported when the tagger is built (or unpickled in a worker), not when jetml is.
+The recipe lives in the training package's torch-free data modules, so the tagger runs without
+the ``train`` extra; it is imported when the tagger is built (or unpickled in a worker).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ DISCRIMINANTS: dict[str, Discriminant] = {
 class DeepJetTagger(ShippedTagger):
     """DeepJet on ``Jet`` (pT >= 20 GeV, |eta| < 2.4, as in training)."""
 
+    discriminants: ClassVar[dict[str, Discriminant]] = DISCRIMINANTS
+
     collection = "Jet"
     score_names = tuple(DISCRIMINANTS)
     uses_pf_candidates = True
@@ -51,7 +53,7 @@ class DeepJetTagger(ShippedTagger):
         super().__init__("deepjet", folder)
         from jetml.nn import ak4_data
 
-        # pickles by name: workers import the recipe (and torch) when unpickling the tagger,
+        # pickles by name: workers import the recipe when unpickling the tagger,
         # not inside the timed feature building of their first chunk
         self.features = ak4_data.deepjet_variables
         self.branches = (
@@ -61,10 +63,6 @@ class DeepJetTagger(ShippedTagger):
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
         return build_inputs(self.shipped.config, self.features(events, mask))
-
-    def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
-        probs = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
-        return {name: score(probs) for name, score in DISCRIMINANTS.items()}
 
 
 def deepjet() -> DeepJetTagger:

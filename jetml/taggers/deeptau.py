@@ -34,6 +34,8 @@ TAU_LABELS: tuple[str, ...] = ("jet", "e", "mu", "e", "mu", "tau")
 class DeepTauTagger(ShippedTagger):
     """DeepTau on ``Tau`` (pT >= 20 GeV, |eta| < 2.3, as in training)."""
 
+    discriminants: ClassVar[dict[str, Discriminant]] = DISCRIMINANTS
+
     collection = "Tau"
     score_names = tuple(DISCRIMINANTS)
     uses_pf_candidates = True
@@ -50,10 +52,6 @@ class DeepTauTagger(ShippedTagger):
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
         return deeptau_inputs(events, mask, self.shipped.config, self.grid_config)
-
-    def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
-        probs = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
-        return {name: score(probs) for name, score in DISCRIMINANTS.items()}
 
     def truth_labels(self, jets: ak.Array) -> ak.Array | None:
         """``e``, ``mu``, ``jet`` or ``tau`` from ``genPartFlav``; None without it (data)."""

@@ -13,7 +13,7 @@ import abc
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
@@ -23,6 +23,7 @@ from jetml.features import DataConfig
 from jetml.inference import OnnxModel
 from jetml.inference.card import CARD_SUFFIX, load_card
 from jetml.taggers.base import Tagger
+from jetml.taggers.particlenet import Discriminant
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 """Where the shipped model folders live (package data)."""
@@ -95,8 +96,12 @@ class ShippedTagger(Tagger):
     """Base of the taggers running a shipped model on the jets of its training selection.
 
     Subclasses set :attr:`collection` and implement :meth:`model_inputs` (the variables the
-    training code built, from the training code's own recipe) and :meth:`scores`.
+    training code built, from the training code's own recipe). Classifiers set
+    :attr:`discriminants` (scores formed from the class probabilities); otherwise the scores are
+    the output columns named in :attr:`score_names` (regression).
     """
+
+    discriminants: ClassVar[dict[str, Discriminant]] = {}
 
     def __init__(self, name: str, folder: str | Path | None = None) -> None:
         self.shipped = load_shipped(name, folder)
@@ -110,9 +115,12 @@ class ShippedTagger(Tagger):
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
         """Model inputs ``{input name: float32 array}`` of the jets ``events[collection][mask]``."""
 
-    @abc.abstractmethod
     def scores(self, output: np.ndarray) -> dict[str, np.ndarray]:
         """Scores per :attr:`score_names` from the model output (one row per jet)."""
+        columns = {label: output[:, i] for i, label in enumerate(self.shipped.output_labels)}
+        if self.discriminants:
+            return {name: score(columns) for name, score in self.discriminants.items()}
+        return {name: columns[name] for name in self.score_names}
 
     def model_output(self, events: ak.Array, mask: ak.Array) -> np.ndarray:
         """The model's output array for the selected jets, shape ``(n_jets, n_outputs)``."""
