@@ -81,6 +81,12 @@ def test_demo_runs_every_shipped_tagger_and_writes_outputs(
     assert cutflow["ttbar_had"]["deepak8: jets evaluated"] > 0
     assert cutflow["zh_bb"]["deepdoublex: jets evaluated"] > 0
     assert not (out / "plots").exists()
+    # Generated AK8 jets are histogrammed by resonance truth (FatJet_label), never by flavour.
+    hists = load(out / "hists.coffea")
+    by_label = hists["ttbar_had"]["deepak8_TvsQCD"].project("label")
+    assert by_label["top"] > 0
+    assert all(by_label[flavour] == 0 for flavour in ("b", "c", "light"))
+    assert hists["zh_bb"]["deepdoublex_BvL"].project("label")["Hbb"] > 0
 
 
 def test_run_takes_preset_names_as_inputs(sample_cache: Path, tmp_path: Path) -> None:

@@ -278,6 +278,7 @@ def _candidate_processor_branches(tagger: Tagger) -> list[str]:
     collection = tagger.collection
     wanted = [f"{collection}_pt", f"{collection}_{MASS_FIELD[collection]}"]
     wanted.append(f"{collection}_{TRUTH_FIELD[collection]}")
+    wanted += [f"{collection}_{field}" for field in tagger.truth_fields]
     wanted += [f"{collection}_{field}" for field in tagger.reference_scores.values()]
     if tagger.pt_correction:
         index, gen = GEN_MATCH[collection]

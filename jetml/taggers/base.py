@@ -65,6 +65,9 @@ class Tagger(abc.ABC):
     (e.g. ``{"probTbqq": "deepTag_TvsQCD"}``); the processor fills jetml-vs-CMS 2D histograms
     for those present in the file, as a sanity figure."""
     uses_pf_candidates: ClassVar[bool] = False
+    truth_fields: ClassVar[tuple[str, ...]] = ()
+    """Extra fields of :attr:`collection` that :meth:`truth_labels` reads when a file has them
+    (optional: a file without them still runs the tagger)."""
     """True when the tagger needs PF candidates (PFNano); used in messages when it is skipped."""
 
     def missing_inputs(self, events: ak.Array) -> list[str]:

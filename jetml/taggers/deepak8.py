@@ -25,6 +25,7 @@ from jetml.features import build_inputs, check_expression
 from jetml.features.cms_pfnano import CMS_VARIABLES, cms_jet_variables, required_branches
 from jetml.taggers.particlenet import Discriminant
 from jetml.taggers.shipped import ShippedTagger
+from jetml.taggers.truth import ResonanceTruth
 
 JET_VARIABLES = ("jet_pt_log", "jet_e_log")
 """Per-jet variables the ``new_variables`` of the DeepAK8 configs read."""
@@ -54,7 +55,7 @@ REFERENCE_SCORES = {
 """NanoAOD ``FatJet`` fields where CMS stored its DeepAK8 (MD) scores of the same name."""
 
 
-class DeepAK8Tagger(ShippedTagger):
+class DeepAK8Tagger(ResonanceTruth, ShippedTagger):
     """A shipped DeepAK8-family model on ``FatJet`` (pT >= 300 GeV, |eta| < 2.4, as in training)."""
 
     discriminants: ClassVar[dict[str, Discriminant]] = DISCRIMINANTS

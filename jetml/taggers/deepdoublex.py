@@ -24,6 +24,7 @@ from jetml.features import build_inputs
 from jetml.features.cms_pfnano import required_branches
 from jetml.taggers.particlenet import Discriminant
 from jetml.taggers.shipped import ShippedTagger
+from jetml.taggers.truth import ResonanceTruth
 
 _JET_FIELDS = ("pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2", "tau3")
 DISCRIMINANTS: dict[str, Discriminant] = {
@@ -33,7 +34,7 @@ DISCRIMINANTS: dict[str, Discriminant] = {
 }
 
 
-class DeepDoubleXTagger(ShippedTagger):
+class DeepDoubleXTagger(ResonanceTruth, ShippedTagger):
     """DeepDoubleX on ``FatJet`` (pT >= 300 GeV, |eta| < 2.4, as in training)."""
 
     discriminants: ClassVar[dict[str, Discriminant]] = DISCRIMINANTS
