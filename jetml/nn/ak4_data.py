@@ -29,7 +29,7 @@ from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features.cms_pfnano import cms_jet_variables
 from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, TrainingSample
+from jetml.nn.data import ArrayDataset, LabelledJets
 from jetml.nn.fatjet_data import sample_of
 from jetml.nn.outputs import DEEPJET_CLASSES
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
@@ -179,29 +179,11 @@ def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | 
     return out
 
 
-@dataclass
-class AK4Table:
-    """Selected AK4 jets: input variables and DeepJet labels."""
-
-    variables: dict[str, ak.Array | np.ndarray]
-    label: np.ndarray
-    samples: list[TrainingSample]
-
-    def __len__(self) -> int:
-        return len(self.label)
-
-    def take(self, index: np.ndarray) -> AK4Table:
-        """The jets ``index`` as a new table."""
-        return AK4Table(
-            {k: v[index] for k, v in self.variables.items()}, self.label[index], self.samples
-        )
-
-
 def read_ak4_jets(
     paths: Sequence[str | Path],
     selection: AK4Selection = AK4Selection(),
     require_labels: bool = True,
-) -> AK4Table:
+) -> LabelledJets:
     """Read the selected, labelled AK4 jets of every file (``require_labels=False``: all jets in
     range, label -1, e.g. real PFNano for validation)."""
     parts, labels, samples = [], [], []
@@ -234,7 +216,7 @@ def read_ak4_jets(
         )
         for name in parts[0]
     }
-    return AK4Table(merged, np.concatenate(labels), samples)
+    return LabelledJets(merged, np.concatenate(labels), samples)
 
 
 def group_specs() -> list[GroupSpec]:
@@ -251,11 +233,11 @@ def group_specs() -> list[GroupSpec]:
     ]
 
 
-def fit_config(table: AK4Table) -> DataConfig:
+def fit_config(table: LabelledJets) -> DataConfig:
     """Standardisation fitted on ``table`` (the training jets)."""
     return fit_data_config(group_specs(), table.variables, DEEPJET_CLASSES)
 
 
-def to_dataset(table: AK4Table, config: DataConfig) -> ArrayDataset:
+def to_dataset(table: LabelledJets, config: DataConfig) -> ArrayDataset:
     """Model inputs built by the deployment's builder, and labels."""
     return ArrayDataset(build_inputs(config, table.variables), table.label)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,3 +91,21 @@ class TrainingSample:
         """One-line description for the card's ``training_samples`` list."""
         where = f" ({self.file})" if self.file else ""
         return f"{self.preset}: {self.events} events, seed {self.seed}{where}"
+
+
+@dataclass
+class LabelledJets:
+    """Selected jets of some files: input variables (flat or jagged per jet) and class labels."""
+
+    variables: dict[str, Any]
+    label: np.ndarray
+    samples: list[TrainingSample]
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def take(self, index: np.ndarray) -> LabelledJets:
+        """The jets ``index`` (integer array) as a new table."""
+        return LabelledJets(
+            {k: v[index] for k, v in self.variables.items()}, self.label[index], self.samples
+        )

@@ -22,7 +22,7 @@ from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.nanoaod import load_events
 from jetml.nn.ak4_data import candidate_variables
-from jetml.nn.data import ArrayDataset, TrainingSample
+from jetml.nn.data import ArrayDataset, LabelledJets
 from jetml.nn.fatjet_data import sample_of
 from jetml.nn.outputs import DEEPAK8_CLASSES, DEEPDOUBLEX_CLASSES
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
@@ -84,29 +84,11 @@ def ddx_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | np.n
     return out
 
 
-@dataclass
-class DDXTable:
-    """Selected AK8 jets: input variables and DeepDoubleX class (QCD, Hbb, Hcc)."""
-
-    variables: dict[str, ak.Array | np.ndarray]
-    label: np.ndarray
-    samples: list[TrainingSample]
-
-    def __len__(self) -> int:
-        return len(self.label)
-
-    def take(self, index: np.ndarray) -> DDXTable:
-        """The jets ``index`` as a new table."""
-        return DDXTable(
-            {k: v[index] for k, v in self.variables.items()}, self.label[index], self.samples
-        )
-
-
 def read_ddx_jets(
     paths: Sequence[str | Path],
     selection: DDXSelection = DDXSelection(),
     require_labels: bool = True,
-) -> DDXTable:
+) -> LabelledJets:
     """Read the selected QCD / H->bb / H->cc AK8 jets (``require_labels=False``: all jets in range,
     label -1, e.g. real PFNano for validation)."""
     parts, labels, samples = [], [], []
@@ -137,7 +119,7 @@ def read_ddx_jets(
         )
         for name in parts[0]
     }
-    return DDXTable(merged, np.concatenate(labels), samples)
+    return LabelledJets(merged, np.concatenate(labels), samples)
 
 
 def group_specs() -> list[GroupSpec]:
@@ -148,11 +130,11 @@ def group_specs() -> list[GroupSpec]:
     ]
 
 
-def fit_config(table: DDXTable) -> DataConfig:
+def fit_config(table: LabelledJets) -> DataConfig:
     """Standardisation fitted on ``table`` (the training jets)."""
     return fit_data_config(group_specs(), table.variables, DEEPDOUBLEX_CLASSES)
 
 
-def to_dataset(table: DDXTable, config: DataConfig) -> ArrayDataset:
+def to_dataset(table: LabelledJets, config: DataConfig) -> ArrayDataset:
     """Model inputs built by the deployment's builder, and labels."""
     return ArrayDataset(build_inputs(config, table.variables), table.label)
