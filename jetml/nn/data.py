@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import awkward as ak
 import numpy as np
 
 from jetml.errors import InputFileError
@@ -103,6 +104,21 @@ class LabelledJets:
 
     def __len__(self) -> int:
         return len(self.label)
+
+    @classmethod
+    def concatenate(
+        cls, parts: list[dict[str, Any]], labels: list[np.ndarray], samples: list[TrainingSample]
+    ) -> LabelledJets:
+        """One table from per-file variables (numpy or awkward per variable) and labels."""
+        variables = {
+            name: (
+                np.concatenate([part[name] for part in parts])
+                if isinstance(parts[0][name], np.ndarray)
+                else ak.concatenate([part[name] for part in parts])
+            )
+            for name in parts[0]
+        }
+        return cls(variables, np.concatenate(labels), samples)
 
     def take(self, index: np.ndarray) -> LabelledJets:
         """The jets ``index`` (integer array) as a new table."""

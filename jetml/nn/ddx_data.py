@@ -111,15 +111,7 @@ def read_ddx_jets(
             labels.append(np.full(int(ak.sum(mask)), -1, dtype=np.int64))
         parts.append(ddx_variables(events, mask))
         samples.append(sample_of(path))
-    merged = {
-        name: (
-            np.concatenate([p[name] for p in parts])
-            if isinstance(parts[0][name], np.ndarray)
-            else ak.concatenate([p[name] for p in parts])
-        )
-        for name in parts[0]
-    }
-    return LabelledJets(merged, np.concatenate(labels), samples)
+    return LabelledJets.concatenate(parts, labels, samples)
 
 
 def group_specs() -> list[GroupSpec]:
