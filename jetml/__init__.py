@@ -27,6 +27,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 _API = (
     "cms_taggers",
     "describe",
+    "describe_selection",
     "histograms",
     "load_taggers",
     "open_events",

@@ -44,6 +44,7 @@ __all__ = [
     "TaggerSpec",
     "cms_taggers",
     "describe",
+    "describe_selection",
     "histograms",
     "load_taggers",
     "open_events",
@@ -216,6 +217,16 @@ def reference_scores(
             entry[0].append(ours[keep])
             entry[1].append(theirs[keep])
     return {s: (np.concatenate(a), np.concatenate(b)) for s, (a, b) in pairs.items()}
+
+
+def describe_selection(tagger: Tagger) -> str:
+    """The jets a tagger evaluates, for figure legends: ``"FatJet pT ≥ 300 GeV, |η| < 2.4"``
+    (shipped taggers: their training selection; CMS ParticleNet: its pT threshold)."""
+    selection = getattr(getattr(tagger, "shipped", None), "selection", None)
+    if selection is not None:
+        return f"{tagger.collection} pT ≥ {selection.pt_min:g} GeV, |η| < {selection.abs_eta_max:g}"
+    min_pt = getattr(tagger, "min_pt", None)
+    return f"{tagger.collection} pT > {min_pt:g} GeV" if min_pt is not None else tagger.collection
 
 
 def describe(events: ak.Array) -> dict[str, Any]:

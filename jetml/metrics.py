@@ -107,6 +107,17 @@ class Estimate:
     def __str__(self) -> str:
         return f"{self.value:.4g} +{self.error_high:.2g} -{self.error_low:.2g}"
 
+    def to_dict(self) -> dict[str, float | int | str]:
+        """value, 68 % interval, method and jet counts, for a results file."""
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "method": self.method,
+            "n_signal": self.n_signal,
+            "n_background": self.n_background,
+        }
+
 
 @dataclass(frozen=True)
 class Rejection(Estimate):
@@ -124,6 +135,21 @@ class Rejection(Estimate):
     def measured(self) -> bool:
         """False when no background jet passed (only a lower limit is known)."""
         return self.background_passed > 0
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        """As :meth:`Estimate.to_dict`, plus εS and threshold; when no background jet passed,
+        only the 68 % CL lower limit (``lower_limit``) instead of value and interval."""
+        record = {
+            **super().to_dict(),
+            "signal_efficiency": self.achieved_signal_efficiency,
+            "threshold": self.threshold,
+            "background_passed": self.background_passed,
+        }
+        if not self.measured:
+            for key in ("value", "low", "high"):
+                del record[key]
+            record["lower_limit"] = self.low
+        return record
 
     def __str__(self) -> str:
         if not self.measured:
@@ -321,3 +347,19 @@ def auc(curve: RocCurve, *, replicas: int = BOOTSTRAP_REPLICAS, seed: int = 0) -
         curve.n_signal,
         curve.n_background,
     )
+
+
+def performance(
+    curve: RocCurve,
+    efficiencies: Sequence[float] = (0.3, 0.5),
+    *,
+    method: str = "bootstrap",
+    seed: int = 0,
+) -> dict[str, Estimate]:
+    """AUC and 1/εB at each signal efficiency of one curve: ``{"auc": ..., "rejection_eff30":
+    ..., ...}`` (``str`` of each gives value and interval; ``to_dict`` the results record)."""
+    found: dict[str, Estimate] = {"auc": auc(curve, seed=seed)}
+    for efficiency in efficiencies:
+        key = f"rejection_eff{round(100 * efficiency)}"
+        found[key] = rejection_at(curve, efficiency, method=method, seed=seed)
+    return found

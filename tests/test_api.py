@@ -174,3 +174,10 @@ def test_notebook_api_never_imports_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_describe_selection_names_the_training_selection(cms_models: Path) -> None:
+    assert jetml.describe_selection(jetml.load_taggers("deepak8")[0]) == (
+        "FatJet pT ≥ 300 GeV, |η| < 2.4"
+    )
+    assert jetml.describe_selection(jetml.cms_taggers(cms_models)[0]) == "FatJet pT > 150 GeV"

@@ -223,3 +223,21 @@ def test_plot_scatter_and_bars() -> None:
     assert widths[:2] == pytest.approx([2.0, np.nan], nan_ok=True)  # torch: deepjet missing
     assert widths[2:] == [1.0, 0.5]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["deepak8", "deepjet"]
+
+
+def test_results_records_are_finite_even_without_passing_background() -> None:
+    curve = metrics.roc_curve(np.linspace(0.9, 1.0, 50), np.linspace(0.0, 0.5, 100))
+    limit = metrics.rejection_at(curve, 0.5).to_dict()
+    assert "value" not in limit and limit["lower_limit"] > 50 and limit["background_passed"] == 0
+    measured = metrics.rejection_at(metrics.roc_curve([0.4, 0.9], [0.1, 0.5]), 1.0).to_dict()
+    assert measured["value"] == 2.0 and measured["n_background"] == 2
+    assert metrics.auc(curve).to_dict()["value"] == 1.0
+
+
+def test_performance_collects_auc_and_rejections() -> None:
+    rng = np.random.default_rng(12)
+    curve = metrics.roc_curve(*gaussian_scores(rng, 300, 900))
+    found = metrics.performance(curve, (0.3, 0.5), method="binomial", seed=2)
+    assert list(found) == ["auc", "rejection_eff30", "rejection_eff50"]
+    assert found["rejection_eff50"].value == metrics.rejection_at(curve, 0.5).value
+    assert found["auc"].value == metrics.auc(curve).value
