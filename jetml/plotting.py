@@ -271,8 +271,12 @@ def plot_bars(
     ax: Axes | None = None,
 ) -> Axes:
     """Grouped horizontal bars: ``values[group][series]`` (e.g. ms/jet per tagger and
-    framework); a series missing from a group leaves a gap. Optional symmetric ``errors``."""
-    ax = _axes(ax)
+    framework); a series missing from a group leaves a gap. Optional symmetric ``errors``.
+    The legend sits right of the axes, clear of the bars."""
+    if ax is None:
+        use_style()
+        bars = len(values) * max((len(group) for group in values.values()), default=1)
+        ax = plt.subplots(figsize=(10, max(4.0, 0.25 * bars + 1.5)))[1]
     groups = list(values)
     series = list(dict.fromkeys(s for group in values.values() for s in group))
     height = 0.8 / max(len(series), 1)
@@ -292,5 +296,11 @@ def plot_bars(
     ax.set_xlabel(xlabel)
     if log:
         ax.set_xscale("log")
-    ax.legend(fontsize="x-small", title=title or None, title_fontsize="x-small")
+    ax.legend(
+        fontsize="x-small",
+        title=title or None,
+        title_fontsize="x-small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
     return label(ax)
