@@ -29,7 +29,7 @@ import numpy as np
 from jetml.errors import ConfigError
 from jetml.nanoaod import events_from_tree, open_events_tree
 from jetml.processor.processor import TaggerProcessor
-from jetml.processor.report import timing_markdown, timing_rows
+from jetml.processor.report import sum_datasets, timing_markdown, timing_rows
 from jetml.processor.runner import RunOptions, RunResult, run_processor
 from jetml.samples.cache import cached_path
 from jetml.samples.production import GenerationRequest, produce
@@ -165,11 +165,7 @@ def run(
 
 def histograms(result: RunResult) -> dict[str, hist.Hist]:
     """The processor's histograms of a run, summed over datasets (keys as in hists.coffea)."""
-    summed: dict[str, hist.Hist] = {}
-    for per_dataset in result.output["hists"].values():
-        for name, histogram in per_dataset.items():
-            summed[name] = summed[name] + histogram if name in summed else histogram.copy()
-    return summed
+    return sum_datasets(result.output["hists"])
 
 
 def _as_event_sets(events: ak.Array | Mapping[str, ak.Array]) -> list[ak.Array]:
