@@ -7,8 +7,9 @@ What the inference-timing study measures, torch-free:
 * :func:`ort_cases`: ONNX Runtime batched (the tagger's :class:`~jetml.inference.OnnxModel`)
   and one jet per call (``batch_size=1``, as CMSSW's per-jet producers);
 * :func:`optimisation_cases`: the same batched run at each ONNX Runtime graph optimisation level;
-* :func:`measure`: best time of each case over interleaved rounds (:func:`jetml.cms_timing.
-  best_times`), so machine load hits all cases alike and their ratios stay fair.
+* :func:`measure`: each case timed in interleaved rounds (:func:`round_times`), so machine load
+  hits all cases alike and their ratios stay fair; the best round is the figure, the median
+  round says how much the load moved it.
 
 The training framework's side (torch eager) is in :mod:`jetml.nn.timing`; the real CMS networks
 in :mod:`jetml.cms_timing`; the read/build/ORT/fill split of a processor chunk in
@@ -18,6 +19,7 @@ inter-op thread.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +28,6 @@ import awkward as ak
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from jetml.cms_timing import best_times
 from jetml.errors import ConfigError
 from jetml.inference import OnnxModel
 from jetml.taggers.shipped import ShippedTagger
@@ -68,6 +69,9 @@ class Timing:
     jets: int
     jets_per_event: float
     ms_per_jet: dict[str, float] = field(default_factory=dict)
+    """Best round."""
+    median_ms_per_jet: dict[str, float] = field(default_factory=dict)
+    """Median round (best <= median; far above it means a loaded machine)."""
     jets_timed: dict[str, int] = field(default_factory=dict)
 
     def ms_per_event(self, case: str) -> float:
@@ -88,6 +92,21 @@ def tagger_inputs(tagger: ShippedTagger, events: ak.Array) -> TaggerInputs:
     if built.jets == 0:
         raise ConfigError(f"{tagger.name}: selects no jet in these events, nothing to time")
     return built
+
+
+def round_times(functions: Sequence[Callable[[], object]], repeats: int) -> np.ndarray:
+    """Wall seconds of each function in each of ``repeats`` interleaved rounds, shape
+    ``(repeats, len(functions))``, after one warm-up call each (lazy sessions, first-call
+    allocations)."""
+    for function in functions:
+        function()
+    seconds = np.empty((repeats, len(functions)))
+    for round_index in range(repeats):
+        for i, function in enumerate(functions):
+            start = time.perf_counter()
+            function()
+            seconds[round_index, i] = time.perf_counter() - start
+    return seconds
 
 
 @contextmanager
@@ -133,16 +152,19 @@ def measure(
     cases: Mapping[str, tuple[Callable[[], object], int]],
     repeats: int,
 ) -> Timing:
-    """Best ms/jet of every case (interleaved rounds, one thread), for one tagger."""
+    """ms/jet of every case (best and median of interleaved rounds, one thread), for one
+    tagger."""
     if repeats < 1:
         raise ConfigError(f"repeats must be >= 1 (got {repeats})")
     names = list(cases)
     with single_thread():
-        seconds = best_times([cases[name][0] for name in names], repeats)
+        seconds = round_times([cases[name][0] for name in names], repeats)
     timing = Timing(built.tagger.name, built.jets, built.jets_per_event)
-    for name, best in zip(names, seconds, strict=True):
-        timing.ms_per_jet[name] = 1e3 * best / cases[name][1]
-        timing.jets_timed[name] = cases[name][1]
+    for i, name in enumerate(names):
+        jets = cases[name][1]
+        timing.ms_per_jet[name] = 1e3 * float(seconds[:, i].min()) / jets
+        timing.median_ms_per_jet[name] = 1e3 * float(np.median(seconds[:, i])) / jets
+        timing.jets_timed[name] = jets
     return timing
 
 

@@ -4,6 +4,7 @@ and the tables have one row per tagger."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from jetml.timing import (
     measure,
     optimisation_cases,
     ort_cases,
+    round_times,
     tagger_inputs,
 )
 
@@ -63,6 +65,7 @@ def test_measure_and_tables(events) -> None:
     timing = measure(built, framework_cases(built, per_jet_jets=8), repeats=1)
     assert set(timing.ms_per_jet) == {TORCH_BATCHED, TORCH_PER_JET, ORT_BATCHED, ORT_PER_JET}
     assert all(ms > 0 for ms in timing.ms_per_jet.values())
+    assert all(timing.median_ms_per_jet[c] >= ms for c, ms in timing.ms_per_jet.items())
     assert timing.jets_timed[ORT_PER_JET] == 8 and timing.jets_timed[ORT_BATCHED] == built.jets
     assert timing.ms_per_event(ORT_BATCHED) == pytest.approx(
         timing.ms_per_jet[ORT_BATCHED] * built.jets_per_event
@@ -91,3 +94,21 @@ def test_chunk_split_shares_add_up(events, tmp_path: Path) -> None:
         shares = [float(cell.strip().rstrip("%")) for cell in line.split("|")[5:9]]
         assert sum(shares) == pytest.approx(100, abs=2)
         assert line.startswith(f"| {row['tagger']} | 30 |")
+
+
+def test_round_times_warms_up_then_times_every_round() -> None:
+    calls = {"short": 0, "long": 0}
+
+    def short() -> None:
+        calls["short"] += 1
+        time.sleep(0.002)
+
+    def long() -> None:
+        calls["long"] += 1
+        time.sleep(0.02)
+
+    seconds = round_times([short, long], repeats=3)
+    assert seconds.shape == (3, 2)
+    assert calls == {"short": 4, "long": 4}  # one warm-up each
+    assert np.all(seconds[:, 0] >= 0.002) and np.all(seconds[:, 1] >= 0.02)
+    assert np.all(seconds[:, 1] > seconds[:, 0])
