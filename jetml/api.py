@@ -115,8 +115,9 @@ def open_events(
 def tag(events: ak.Array, taggers: TaggerSpec = "all") -> ak.Array:
     """``events`` with each tagger's scores attached as ``<collection>.jetml_<tagger>_<score>``
     (NaN for jets outside the tagger's selection), evaluated as the processor does, in this
-    process's shared ONNX Runtime sessions. A tagger whose inputs the events lack is skipped
-    with a warning naming the missing branches."""
+    process's shared ONNX Runtime sessions. The fields are added to ``events`` itself (as
+    coffea's field assignment does) and the same array is returned. A tagger whose inputs the
+    events lack is skipped with a warning naming the missing branches."""
     tagged, report = TaggerProcessor(load_taggers(taggers)).apply_taggers(events)
     for name, entry in report.items():
         if "missing" in entry:
