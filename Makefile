@@ -23,9 +23,10 @@ test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# JupyterLab on notebooks/, kernel = this .venv's Python.
+# JupyterLab on notebooks/, kernel = this .venv's Python (--allow-root only when run as root,
+# e.g. in a container).
 lab: $(INSTALLED)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Full mode (each notebook's parameter defaults), in place: outputs, figures and
 # notebooks/results/<name>.json come from this one top-to-bottom run per notebook.
