@@ -13,11 +13,11 @@ import uproot
 from jetml.cli import main
 from jetml.crosscheck import MAX_DIFFERENCE, REQUIRED_FRACTION, TOLERANCE, crosscheck
 from jetml.errors import ConfigError, ModelIntegrityError
+from jetml.labels import Discriminant
 from jetml.nanoaod import load_events
 from jetml.taggers.particlenet import (
     MODELS_ENV,
     PARTICLENET_AK8_V01,
-    Discriminant,
     ParticleNetTagger,
     from_environment,
     particlenet_taggers,

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("torch")
 
 from jetml.cli import main
+from jetml.features.deepak8 import INPUT_VARIANTS
 from jetml.nn.data import ArrayDataset
-from jetml.nn.fatjet_data import INPUT_VARIANTS
 
 
 @pytest.fixture(scope="module")

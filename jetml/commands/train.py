@@ -92,16 +92,16 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from jetml.errors import ConfigError, InputFileError
-    from jetml.nn.ak4_data import AK4Selection
-    from jetml.nn.bjet_data import BJetSelection
-    from jetml.nn.ddx_data import DDXSelection
+    from jetml.nn.breg_data import BregSelection
+    from jetml.nn.deepak8_data import DeepAK8Selection
     from jetml.nn.deepak8_md import AdversarialConfig
-    from jetml.nn.fatjet_data import JetSelection
+    from jetml.nn.deepdoublex_data import DeepDoubleXSelection
+    from jetml.nn.deepjet_data import DeepJetSelection
     from jetml.nn.pipeline import (
-        BRegressionJob,
+        BregJob,
         ClassifierJob,
         DeepAK8Job,
-        train_bregression,
+        train_breg,
         train_deepak8,
         train_deepdoublex,
         train_deepjet,
@@ -134,14 +134,14 @@ def run(args: argparse.Namespace) -> int:
     if args.tagger == "deeptau":
         return run_deeptau(args, train_config, name, command)
     if args.tagger == "breg":
-        job = BRegressionJob(
+        job = BregJob(
             width=args.width,
-            selection=BJetSelection(pt_min=20.0 if args.pt_min is None else args.pt_min),
+            selection=BregSelection(pt_min=20.0 if args.pt_min is None else args.pt_min),
             train=train_config,
             split_seed=args.split_seed,
             max_jets=args.max_jets,
         )
-        card, metrics = train_bregression(
+        card, metrics = train_breg(
             args.data, args.out, job, name=name, version=args.version, command=command
         )
         console = Console()
@@ -156,9 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if args.tagger in ("deepjet", "deepdoublex"):
         ak4 = args.tagger == "deepjet"
         selection = (
-            AK4Selection(pt_min=20.0 if args.pt_min is None else args.pt_min)
+            DeepJetSelection(pt_min=20.0 if args.pt_min is None else args.pt_min)
             if ak4
-            else DDXSelection(pt_min=300.0 if args.pt_min is None else args.pt_min)
+            else DeepDoubleXSelection(pt_min=300.0 if args.pt_min is None else args.pt_min)
         )
         classifier_job = ClassifierJob(
             selection=selection,
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     job = DeepAK8Job(
         variant=args.inputs,
         width=args.width,
-        selection=JetSelection(
+        selection=DeepAK8Selection(
             pt_min=300.0 if args.pt_min is None else args.pt_min, pt_max=args.pt_max
         ),
         train=train_config,
@@ -210,7 +210,7 @@ def run_deeptau(args: argparse.Namespace, train_config, name: str, command: str)
     """Train DeepTau; print the AUC of each discriminant and the D_jet working points."""
     from rich.console import Console
 
-    from jetml.nn.tau_data import TauSelection
+    from jetml.nn.deeptau_data import TauSelection
     from jetml.nn.tau_pipeline import DeepTauJob, train_deeptau
 
     job = DeepTauJob(

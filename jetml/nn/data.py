@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 import numpy as np
+import uproot
 
 from jetml.errors import InputFileError
 
@@ -125,3 +127,22 @@ class LabelledJets:
         return LabelledJets(
             {k: v[index] for k, v in self.variables.items()}, self.label[index], self.samples
         )
+
+
+def sample_of(path: str | Path) -> TrainingSample:
+    """Preset, events and seed that ``jetml generate`` recorded in the file ("unknown" if none)."""
+    path = Path(path)
+    try:
+        with uproot.open(path) as file:
+            raw = str(file["jetml_generation"]) if "jetml_generation" in file else None
+    except (OSError, ValueError) as error:
+        raise InputFileError(f"{path}: not a readable ROOT file ({error})") from error
+    if raw is None:
+        return TrainingSample("unknown", 0, -1, path.name)
+    request = json.loads(raw).get("request", {})
+    return TrainingSample(
+        str(request.get("preset", "unknown")),
+        int(request.get("events", 0)),
+        int(request.get("seed", -1)),
+        path.name,
+    )

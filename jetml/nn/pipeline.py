@@ -12,23 +12,28 @@ from typing import Any
 import numpy as np
 
 from jetml.errors import JetmlError
-from jetml.nn import ak4_data, bjet_data, ddx_data, tau_data
-from jetml.nn.bregression import BRegression
+from jetml.features.breg import BREG_FEATURES
+from jetml.labels import (
+    DEEPAK8_CLASSES,
+    DEEPDOUBLEX_CLASSES,
+    DEEPDOUBLEX_DISCRIMINANTS,
+    DEEPJET_CLASSES,
+)
+from jetml.nn import breg_data, deepdoublex_data, deepjet_data, deeptau_data
+from jetml.nn.breg import BRegression
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DeepAK8
-from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
-from jetml.nn.deepdoublex import DISCRIMINANTS as DDX_DISCRIMINANTS
-from jetml.nn.deepdoublex import DeepDoubleX
-from jetml.nn.deepjet import DeepJet
-from jetml.nn.fatjet_data import (
-    JetSelection,
+from jetml.nn.deepak8_data import (
+    DeepAK8Selection,
     fit_config,
     group_specs,
     read_fatjets,
     to_dataset,
 )
+from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
+from jetml.nn.deepdoublex import DeepDoubleX
+from jetml.nn.deepjet import DeepJet
 from jetml.nn.metrics import classification_metrics, pair_discriminant, regression_metrics
-from jetml.nn.outputs import DEEPAK8_CLASSES, DEEPDOUBLEX_CLASSES, DEEPJET_CLASSES
 from jetml.nn.package import write_model
 from jetml.nn.preprocessing import auto_var_info
 from jetml.nn.training import TrainConfig, TrainResult, fit, predict, seed_everything
@@ -71,7 +76,7 @@ class DeepAK8Job:
 
     variant: str = "full"
     width: float = 0.25
-    selection: JetSelection = field(default_factory=JetSelection)
+    selection: DeepAK8Selection = field(default_factory=DeepAK8Selection)
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
@@ -264,21 +269,21 @@ def train_deepak8(
 
 
 @dataclass(frozen=True)
-class BRegressionJob:
+class BregJob:
     """Everything a b-jet regression training run needs besides the files."""
 
     width: float = 0.25
-    selection: bjet_data.BJetSelection = field(default_factory=bjet_data.BJetSelection)
+    selection: breg_data.BregSelection = field(default_factory=breg_data.BregSelection)
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
     max_jets: int | None = None
 
 
-def train_bregression(
+def train_breg(
     paths: Sequence[str | Path],
     out: str | Path,
-    job: BRegressionJob,
+    job: BregJob,
     *,
     name: str,
     version: str,
@@ -288,7 +293,7 @@ def train_bregression(
 
     Returns (card path, held-out metrics: resolutions before/after, improvement, coverage).
     """
-    table = bjet_data.read_bjets(paths, job.selection)
+    table = breg_data.read_breg_jets(paths, job.selection)
     table = subsample(table, job.max_jets, job.split_seed)
     if len(table) < 50:
         raise TrainingDataError(
@@ -297,14 +302,14 @@ def train_bregression(
         )
     train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
     train_table = table.take(train_index)
-    config = bjet_data.fit_config(train_table)
-    train = bjet_data.to_dataset(train_table, config)
-    val = bjet_data.to_dataset(table.take(val_index), config)
-    test = bjet_data.to_dataset(table.take(test_index), config)
+    config = breg_data.fit_config(train_table)
+    train = breg_data.to_dataset(train_table, config)
+    val = breg_data.to_dataset(table.take(val_index), config)
+    test = breg_data.to_dataset(table.take(test_index), config)
     target_info = auto_var_info(train.target.astype(np.float64))
     seed_everything(job.train.seed)  # initial weights from the seed
     model = BRegression(
-        n_features=len(bjet_data.BJET_FEATURES),
+        n_features=len(BREG_FEATURES),
         width=job.width,
         target_center=target_info.center,
         target_scale=1.0 / target_info.scale,
@@ -331,12 +336,12 @@ def train_bregression(
 
 
 def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path) -> ArrayDataset:
-    """Inputs of a model trained by :func:`train_deepak8` / :func:`train_bregression` for the jets
+    """Inputs of a model trained by :func:`train_deepak8` / :func:`train_breg` (...) for the jets
     of a PFNano file (generated or real CMS), built with the model's own ``preprocess.json``:
     the deployment path, for ``jetml validate --data FILE.root``."""
     from jetml.errors import ConfigError
     from jetml.features import load_data_config
-    from jetml.nn import fatjet_data
+    from jetml.nn import deepak8_data
 
     training = card.get("training") or {}
     selection = dict(training.get("selection") or {})
@@ -344,34 +349,36 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
         selection["pt_max"] = float("inf")
     config = load_data_config(card_folder / card["data_config"])
     if card["architecture"] == "deepak8" and "input_variant" in training:
-        table = fatjet_data.read_fatjets(
+        table = deepak8_data.read_fatjets(
             [path],
             training["input_variant"],
-            fatjet_data.JetSelection(**selection),
+            deepak8_data.DeepAK8Selection(**selection),
             require_labels=False,
         )
-        return fatjet_data.to_dataset(table, config)
+        return deepak8_data.to_dataset(table, config)
     if card["architecture"] == "deepjet" and "selection" in training:
-        ak4 = ak4_data.read_ak4_jets(
-            [path], ak4_data.AK4Selection(**selection), require_labels=False
+        ak4 = deepjet_data.read_deepjet_jets(
+            [path], deepjet_data.DeepJetSelection(**selection), require_labels=False
         )
-        return ak4_data.to_dataset(ak4, config)
+        return deepjet_data.to_dataset(ak4, config)
     if card["architecture"] == "deepdoublex" and "selection" in training:
-        ddx = ddx_data.read_ddx_jets(
-            [path], ddx_data.DDXSelection(**selection), require_labels=False
+        ddx = deepdoublex_data.read_deepdoublex_jets(
+            [path], deepdoublex_data.DeepDoubleXSelection(**selection), require_labels=False
         )
-        return ddx_data.to_dataset(ddx, config)
+        return deepdoublex_data.to_dataset(ddx, config)
     if card["architecture"] == "breg" and "selection" in training:
-        bjets = bjet_data.read_bjets(
-            [path], bjet_data.BJetSelection(**selection), with_target=False
+        bjets = breg_data.read_breg_jets(
+            [path], breg_data.BregSelection(**selection), with_target=False
         )
-        return bjet_data.to_dataset(bjets, config)
+        return breg_data.to_dataset(bjets, config)
     if card["architecture"] == "deeptau" and "selection" in training and "grid_config" in card:
         from jetml.features.deeptau import GridConfig
 
-        taus = tau_data.read_taus([path], tau_data.TauSelection(**selection), require_labels=False)
+        taus = deeptau_data.read_taus(
+            [path], deeptau_data.TauSelection(**selection), require_labels=False
+        )
         grids = GridConfig.load(card_folder / card["grid_config"])
-        return tau_data.to_dataset(taus, config, grids)
+        return deeptau_data.to_dataset(taus, config, grids)
     raise ConfigError(
         f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
         "deepjet, deepdoublex, breg, deeptau); give an .npz of model inputs instead"
@@ -384,16 +391,17 @@ DEEPJET_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "b_vs_c": (("b", "bb", "lepb"), ("c",)),
 }
 DEEPDOUBLEX_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    name: ((signal,), (background,)) for name, (signal, background) in DDX_DISCRIMINANTS.items()
+    name: (d.numerator, tuple(c for c in d.denominator if c not in d.numerator))
+    for name, d in DEEPDOUBLEX_DISCRIMINANTS.items()
 }
-"""BvL, CvL, CvB: the pairwise ratios of :func:`jetml.nn.deepdoublex.discriminants`."""
+"""BvL, CvL, CvB: the pairwise ratios of :data:`jetml.labels.DEEPDOUBLEX_DISCRIMINANTS`."""
 
 
 @dataclass(frozen=True)
 class ClassifierJob:
     """A DeepJet or DeepDoubleX training run besides the files (selection of the tagger's type)."""
 
-    selection: ak4_data.AK4Selection | ddx_data.DDXSelection
+    selection: deepjet_data.DeepJetSelection | deepdoublex_data.DeepDoubleXSelection
     width: float = 0.25
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 1
@@ -405,10 +413,10 @@ def train_deepjet(
     paths: Sequence[str | Path], out: str | Path, job: ClassifierJob, **card: str
 ) -> tuple[Path, dict[str, Any]]:
     """Train DeepJet on the AK4 jets of ``paths`` (card: ``name``, ``version``, ``command``)."""
-    assert isinstance(job.selection, ak4_data.AK4Selection)
-    table = ak4_data.read_ak4_jets(paths, job.selection)
+    assert isinstance(job.selection, deepjet_data.DeepJetSelection)
+    table = deepjet_data.read_deepjet_jets(paths, job.selection)
     return _train_table_classifier(
-        table, ak4_data, lambda: DeepJet(width=job.width), DEEPJET_CLASSES, DEEPJET_PAIRS,
+        table, deepjet_data, lambda: DeepJet(width=job.width), DEEPJET_CLASSES, DEEPJET_PAIRS,
         job, paths, out, **card,
     )  # fmt: skip
 
@@ -417,10 +425,10 @@ def train_deepdoublex(
     paths: Sequence[str | Path], out: str | Path, job: ClassifierJob, **card: str
 ) -> tuple[Path, dict[str, Any]]:
     """Train DeepDoubleX on the QCD / H->bb / H->cc AK8 jets of ``paths``."""
-    assert isinstance(job.selection, ddx_data.DDXSelection)
-    table = ddx_data.read_ddx_jets(paths, job.selection)
+    assert isinstance(job.selection, deepdoublex_data.DeepDoubleXSelection)
+    table = deepdoublex_data.read_deepdoublex_jets(paths, job.selection)
     return _train_table_classifier(
-        table, ddx_data, lambda: DeepDoubleX(width=job.width), DEEPDOUBLEX_CLASSES,
+        table, deepdoublex_data, lambda: DeepDoubleX(width=job.width), DEEPDOUBLEX_CLASSES,
         DEEPDOUBLEX_PAIRS, job, paths, out, **card,
     )  # fmt: skip
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from jetml.nn import tau_data
-from jetml.nn.deeptau import DEEPTAU_CLASSES, WORKING_POINT_EFFICIENCIES, DeepTau, discriminants
+from jetml.labels import DEEPTAU_CLASSES, DEEPTAU_DISCRIMINANTS, discriminant_scores
+from jetml.nn import deeptau_data
+from jetml.nn.deeptau import WORKING_POINT_EFFICIENCIES, DeepTau
 from jetml.nn.deeptau import working_points as wp_thresholds
 from jetml.nn.metrics import roc_auc
 from jetml.nn.pipeline import (
@@ -36,12 +37,20 @@ CUT_BASED_WPS = {"Loose": 1, "Medium": 2, "Tight": 4}
 class DeepTauJob:
     """A DeepTau training run besides the files."""
 
-    selection: tau_data.TauSelection = field(default_factory=tau_data.TauSelection)
+    selection: deeptau_data.TauSelection = field(default_factory=deeptau_data.TauSelection)
     width: float = 0.25
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
     max_taus: int | None = None
+
+
+def discriminants(probabilities: np.ndarray) -> dict[str, np.ndarray]:
+    """D_alpha for alpha in e, mu, jet (:data:`jetml.labels.DEEPTAU_DISCRIMINANTS`), in float64."""
+    scores = discriminant_scores(
+        DEEPTAU_DISCRIMINANTS, DEEPTAU_CLASSES, np.asarray(probabilities, dtype=np.float64)
+    )
+    return {name.removeprefix("VS"): values for name, values in scores.items()}
 
 
 def discriminant_metrics(
@@ -112,7 +121,7 @@ def train_deeptau(
 ) -> tuple[Path, dict[str, Any]]:
     """Train DeepTau on the taus of ``paths``; write the model folder ``out`` (with
     ``grids.json``). Returns (card path, held-out metrics)."""
-    table = tau_data.read_taus(paths, job.selection)
+    table = deeptau_data.read_taus(paths, job.selection)
     table = subsample(table, job.max_taus, job.split_seed)
     classes_present = np.unique(table.label)
     if len(table) < 50 or TAU not in classes_present or len(classes_present) < 2:
@@ -122,10 +131,10 @@ def train_deeptau(
         )
     train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
     train_table = table.take(train_index)
-    config, grid_config = tau_data.fit_configs(train_table)
-    train = tau_data.to_dataset(train_table, config, grid_config)
-    val = tau_data.to_dataset(table.take(val_index), config, grid_config)
-    test = tau_data.to_dataset(table.take(test_index), config, grid_config)
+    config, grid_config = deeptau_data.fit_configs(train_table)
+    train = deeptau_data.to_dataset(train_table, config, grid_config)
+    val = deeptau_data.to_dataset(table.take(val_index), config, grid_config)
+    test = deeptau_data.to_dataset(table.take(test_index), config, grid_config)
     seed_everything(job.train.seed)
     shapes = {name: array.shape[1] for name, array in train.inputs.items()}
     model = DeepTau(

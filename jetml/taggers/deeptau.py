@@ -20,13 +20,10 @@ import numpy as np
 
 from jetml.errors import ConfigError
 from jetml.features.deeptau import GridConfig, deeptau_inputs, required_branches
-from jetml.taggers.particlenet import Discriminant
+from jetml.labels import DEEPTAU_DISCRIMINANTS, Discriminant
 from jetml.taggers.shipped import ShippedTagger
 
-DISCRIMINANTS: dict[str, Discriminant] = {
-    f"VS{background}": Discriminant(("tau",), ("tau", background))
-    for background in ("e", "mu", "jet")
-}
+DISCRIMINANTS = DEEPTAU_DISCRIMINANTS
 TAU_LABELS: tuple[str, ...] = ("jet", "e", "mu", "e", "mu", "tau")
 """Truth label of each ``Tau_genPartFlav`` code 0..5 (0 jet, 1/3 e, 2/4 μ, 5 τh)."""
 

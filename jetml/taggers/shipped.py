@@ -22,15 +22,15 @@ from jetml.errors import ConfigError
 from jetml.features import DataConfig
 from jetml.inference import OnnxModel
 from jetml.inference.card import CARD_SUFFIX, load_card
+from jetml.labels import Discriminant
 from jetml.taggers.base import Tagger
-from jetml.taggers.particlenet import Discriminant
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 """Where the shipped model folders live (package data)."""
 
 
 @dataclass(frozen=True)
-class JetSelection:
+class TrainingSelection:
     """The jets a model was trained on: ``pt >= pt_min`` and ``|eta| < abs_eta_max``."""
 
     pt_min: float
@@ -51,7 +51,7 @@ class ShippedModel:
     output: str
     """Name of the ONNX output holding the scores (``softmax``, ``regression``)."""
     output_labels: tuple[str, ...]
-    selection: JetSelection
+    selection: TrainingSelection
 
 
 def shipped_model_names() -> list[str]:
@@ -76,7 +76,7 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
     try:
         output = str(raw["onnx_output"])
         selection = raw["training"]["selection"]
-        jets = JetSelection(float(selection["pt_min"]), float(selection["abs_eta_max"]))
+        jets = TrainingSelection(float(selection["pt_min"]), float(selection["abs_eta_max"]))
     except (KeyError, TypeError, ValueError) as error:
         raise ConfigError(
             f"{card_file}: card lacks onnx_output or training.selection ({error!r})"

@@ -17,10 +17,9 @@ import numpy as np
 from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features import deeptau as recipe
+from jetml.labels import DEEPTAU_CLASSES
 from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, TrainingSample
-from jetml.nn.deeptau import DEEPTAU_CLASSES
-from jetml.nn.fatjet_data import sample_of
+from jetml.nn.data import ArrayDataset, TrainingSample, sample_of
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 
