@@ -13,6 +13,7 @@ import numpy as np
 
 from jetml.errors import JetmlError
 from jetml.features.breg import BREG_FEATURES
+from jetml.inference.card import ModelCard
 from jetml.labels import (
     DEEPAK8_CLASSES,
     DEEPDOUBLEX_CLASSES,
@@ -335,20 +336,19 @@ def train_breg(
     return card, metrics
 
 
-def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path) -> ArrayDataset:
+def dataset_from_root(card: ModelCard, path: str | Path) -> ArrayDataset:
     """Inputs of a model trained by :func:`train_deepak8` / :func:`train_breg` (...) for the jets
     of a PFNano file (generated or real CMS), built with the model's own ``preprocess.json``:
     the deployment path, for ``jetml validate --data FILE.root``."""
     from jetml.errors import ConfigError
-    from jetml.features import load_data_config
     from jetml.nn import deepak8_data
 
-    training = card.get("training") or {}
+    training = card.training or {}
     selection = dict(training.get("selection") or {})
     if selection.get("pt_max", 0.0) is None:  # +inf is stored as null in JSON
         selection["pt_max"] = float("inf")
-    config = load_data_config(card_folder / card["data_config"])
-    if card["architecture"] == "deepak8" and "input_variant" in training:
+    config = card.load_data_config()
+    if card.architecture == "deepak8" and "input_variant" in training:
         table = deepak8_data.read_fatjets(
             [path],
             training["input_variant"],
@@ -356,31 +356,31 @@ def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path)
             require_labels=False,
         )
         return deepak8_data.to_dataset(table, config)
-    if card["architecture"] == "deepjet" and "selection" in training:
+    if card.architecture == "deepjet" and "selection" in training:
         ak4 = deepjet_data.read_deepjet_jets(
             [path], deepjet_data.DeepJetSelection(**selection), require_labels=False
         )
         return deepjet_data.to_dataset(ak4, config)
-    if card["architecture"] == "deepdoublex" and "selection" in training:
+    if card.architecture == "deepdoublex" and "selection" in training:
         ddx = deepdoublex_data.read_deepdoublex_jets(
             [path], deepdoublex_data.DeepDoubleXSelection(**selection), require_labels=False
         )
         return deepdoublex_data.to_dataset(ddx, config)
-    if card["architecture"] == "breg" and "selection" in training:
+    if card.architecture == "breg" and "selection" in training:
         bjets = breg_data.read_breg_jets(
             [path], breg_data.BregSelection(**selection), with_target=False
         )
         return breg_data.to_dataset(bjets, config)
-    if card["architecture"] == "deeptau" and "selection" in training and "grid_config" in card:
+    if card.architecture == "deeptau" and "selection" in training and card.grid_config:
         from jetml.features.deeptau import GridConfig
 
         taus = deeptau_data.read_taus(
             [path], deeptau_data.TauSelection(**selection), require_labels=False
         )
-        grids = GridConfig.load(card_folder / card["grid_config"])
+        grids = GridConfig.load(card.file("grid_config"))
         return deeptau_data.to_dataset(taus, config, grids)
     raise ConfigError(
-        f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
+        f"{card.name}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
         "deepjet, deepdoublex, breg, deeptau); give an .npz of model inputs instead"
     )
 

@@ -10,10 +10,9 @@ the file the card describes.
 from __future__ import annotations
 
 import abc
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import awkward as ak
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 from jetml.errors import ConfigError
 from jetml.features import DataConfig
 from jetml.inference import OnnxModel
-from jetml.inference.card import CARD_SUFFIX, load_card
+from jetml.inference.card import CARD_SUFFIX, ModelCard, load_card
 from jetml.labels import Discriminant
 from jetml.taggers.base import Tagger
 
@@ -52,6 +51,7 @@ class ShippedModel:
     """Name of the ONNX output holding the scores (``softmax``, ``regression``)."""
     output_labels: tuple[str, ...]
     selection: TrainingSelection
+    card: ModelCard
 
 
 def shipped_model_names() -> list[str]:
@@ -72,12 +72,11 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
     if not card_file.is_file():
         raise ConfigError(f"{card_file}: shipped model {name!r} has no model card")
     card = load_card(card_file)
-    raw: dict[str, Any] = json.loads(card_file.read_text())
     try:
-        output = str(raw["onnx_output"])
-        selection = raw["training"]["selection"]
+        output = str(card.require("onnx_output"))
+        selection = card.require("training")["selection"]
         jets = TrainingSelection(float(selection["pt_min"]), float(selection["abs_eta_max"]))
-    except (KeyError, TypeError, ValueError) as error:
+    except (ConfigError, KeyError, TypeError, ValueError) as error:
         raise ConfigError(
             f"{card_file}: card lacks onnx_output or training.selection ({error!r})"
         ) from error
@@ -89,6 +88,7 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
         output=output,
         output_labels=tuple(card.output_labels),
         selection=jets,
+        card=card,
     )
 
 
