@@ -9,7 +9,8 @@ Model files are not shipped with jetml: take them from CMS's public model reposi
 * ParticleNet-AK8 MD-2prong V01: ``ParticleNetAK8/MD-2prong/V01/preprocess.json`` and
   ``models/particlenet_AK8_MD-2prong/1/model.onnx``.
 
-Both files are checked against the sha256 of the official release before use (pass
+Both files are checked against the sha256 of the official release
+(:data:`jetml.cms.checksums.OFFICIAL_SHA256`) before use (pass
 ``verify=False`` to run a retrained model of the same kind).
 Inputs come from :mod:`jetml.features.cms_pfnano` with CMSSW's conventions, jets are evaluated
 in length buckets (:mod:`jetml.inference.bucketing`) and the discriminants are formed from the
@@ -25,6 +26,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from jetml.cms.checksums import OFFICIAL_SHA256
 from jetml.errors import ConfigError
 from jetml.features import DataConfig, load_data_config
 from jetml.features.cms_pfnano import cms_jet_variables, required_branches
@@ -58,8 +60,8 @@ class ParticleNetRelease:
 PARTICLENET_AK8_V01 = ParticleNetRelease(
     name="particlenet_ak8",
     title="ParticleNet-AK8 General V01",
-    model_sha256="89701adb94cbda15f1784666740e0bcd7897dd41135ae45af8fe73d6fd9ed73b",
-    preprocess_sha256="a407938719b865182d5e23409aa1cbed5f1f4e92d29d3579b93aa5a5a045217f",
+    model_sha256=OFFICIAL_SHA256["particlenet_ak8_v01/model.onnx"],
+    preprocess_sha256=OFFICIAL_SHA256["particlenet_ak8_v01/preprocess.json"],
     scores={"QCD": DEEPAK8_DISCRIMINANTS["QCD"], **DEEPAK8_DISCRIMINANTS},
     reference_scores={
         s: f"particleNet_{s}"
@@ -70,8 +72,8 @@ PARTICLENET_AK8_V01 = ParticleNetRelease(
 PARTICLENET_AK8_MD_V01 = ParticleNetRelease(
     name="particlenet_ak8_md",
     title="ParticleNet-AK8 MD-2prong V01",
-    model_sha256="d19f6d472d028ffa9e5667502bdb193d193c70f9792eb5689e3e85199faabb47",
-    preprocess_sha256="d07f1a693ec29915c50dcefbe95e943679c6f884dc69883faa39492a1a1ad3cf",
+    model_sha256=OFFICIAL_SHA256["particlenet_ak8_md_v01/model.onnx"],
+    preprocess_sha256=OFFICIAL_SHA256["particlenet_ak8_md_v01/preprocess.json"],
     # the MD model's outputs H_bb/H_cc/H_qq are CMSSW's probXbb/probXcc/probXqq
     scores={
         "Xbb": Discriminant(("H_bb",)),
