@@ -1,6 +1,6 @@
-"""End-to-end training on PFNano files (DeepAK8, DeepAK8-MD, b-jet regression): read,
-standardise, train, evaluate, export with parity, write the model folder and a held-out set for
-``jetml validate``."""
+"""End-to-end training on PFNano files (DeepAK8, DeepAK8-MD, DeepJet, DeepDoubleX, b-regression;
+DeepTau in :mod:`jetml.nn.tau_pipeline`): read, standardise, train, evaluate, export with parity,
+write the model folder and a held-out set for ``jetml validate``."""
 
 from __future__ import annotations
 
