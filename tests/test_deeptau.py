@@ -24,7 +24,7 @@ from jetml.inference import OnnxModel
 from jetml.nanoaod import load_events
 from jetml.nn import deeptau_data
 from jetml.nn.deeptau import DeepTau
-from jetml.nn.tau_pipeline import cut_based_comparison, discriminants
+from jetml.nn.deeptau_metrics import cut_based_comparison, discriminants
 from jetml.nn.training import TrainConfig, evaluate_loss, fit, to_tensors
 
 

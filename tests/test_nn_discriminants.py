@@ -9,7 +9,7 @@ pytest.importorskip("torch")
 
 from jetml.labels import DEEPDOUBLEX_CLASSES, DEEPDOUBLEX_DISCRIMINANTS, discriminant_scores
 from jetml.nn.deeptau import WORKING_POINT_EFFICIENCIES, working_points
-from jetml.nn.tau_pipeline import discriminants as tau_discriminants
+from jetml.nn.deeptau_metrics import discriminants as tau_discriminants
 
 
 def test_deepdoublex_pairwise_ratios() -> None:

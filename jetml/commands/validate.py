@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     network = loaded.network
     if args.data.suffix == ".root":
-        from jetml.nn.pipeline import dataset_from_root
+        from jetml.nn.recipes import dataset_from_root
 
         if not args.data.is_file():
             raise InputFileError(f"{args.data}: input file not found")

@@ -10,8 +10,10 @@
   ``jetml.features.<tagger>`` the taggers deploy; :mod:`~jetml.nn.data` (in-memory datasets),
   :mod:`~jetml.nn.preprocessing` (weaver ``auto`` standardisation into a data config); class
   lists and discriminants come from :mod:`jetml.labels`;
-* :mod:`~jetml.nn.training`: the CPU training loop; :mod:`~jetml.nn.metrics`: held-out figures;
-  :mod:`~jetml.nn.pipeline`: file-to-model-folder training runs;
+* :mod:`~jetml.nn.training`: the CPU training loop (one epoch loop, also for the adversarial fit);
+  :mod:`~jetml.nn.metrics`, :mod:`~jetml.nn.deeptau_metrics`: held-out figures;
+  :mod:`~jetml.nn.recipes`: one training recipe per tagger (the registry ``jetml train`` uses),
+  run by :func:`jetml.nn.pipeline.train`, the one file-to-model-folder skeleton;
 * :mod:`~jetml.nn.export`: ONNX export and torch-vs-onnxruntime parity;
   :mod:`~jetml.nn.package`: the model folder (ONNX, preprocess.json, weights, and the card,
   :class:`jetml.inference.card.ModelCard`);

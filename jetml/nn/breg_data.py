@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -18,8 +19,7 @@ from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features.breg import BREG_FEATURES, FIXED, breg_variables
 from jetml.labels import BREG_OUTPUTS
-from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, TrainingSample, sample_of
+from jetml.nn.data import ArrayDataset, TrainingSample, read_files
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 
@@ -63,9 +63,8 @@ def read_breg_jets(
     ``with_target=False`` (validation on any NanoAOD with PF candidates, e.g. real PFNano): every
     jet in the pT / eta range is read, whatever its flavour, with target 0.
     """
-    parts, targets, pts, samples = [], [], [], []
-    for path in paths:
-        events = load_events(path)
+
+    def read_one(events: ak.Array, path: Path) -> dict[str, Any]:
         if "Jet" not in events.fields:
             raise InputFileError(f"{path}: no Jet collection")
         jets = events.Jet
@@ -77,14 +76,13 @@ def read_breg_jets(
         pt = ak.to_numpy(ak.flatten(jets[mask].pt)).astype(np.float64)
         if with_target:
             gen_pt = ak.to_numpy(ak.flatten(jets[mask].matched_gen.ptWithNu)).astype(np.float64)
-            targets.append((gen_pt / pt).astype(np.float32))
+            target = (gen_pt / pt).astype(np.float32)
         else:
-            targets.append(np.zeros(len(pt), dtype=np.float32))
-        parts.append(breg_variables(events, mask))
-        pts.append(pt)
-        samples.append(sample_of(path))
-    features = {name: np.concatenate([p[name] for p in parts]) for name in BREG_FEATURES}
-    return BregTable(features, np.concatenate(targets), np.concatenate(pts), samples)
+            target = np.zeros(len(pt), dtype=np.float32)
+        return {"features": breg_variables(events, mask), "target": target, "pt": pt}
+
+    merged, samples = read_files(paths, read_one)
+    return BregTable(merged["features"], merged["target"], merged["pt"], samples)
 
 
 def fit_config(table: BregTable) -> DataConfig:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs, evaluate_new_variables
 from jetml.features.deepak8 import (
     FIXED,
@@ -25,8 +25,7 @@ from jetml.features.deepak8 import (
     deepak8_variables,
 )
 from jetml.labels import DEEPAK8_CLASSES
-from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, TrainingSample, sample_of
+from jetml.nn.data import ArrayDataset, TrainingSample, labelled_collection, read_files
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 
@@ -86,16 +85,9 @@ def read_fatjets(
     jets in the pT / eta ranges are read and labelled -1 (for validation, not training).
     """
     names = catalogue_variables(variant)
-    parts: list[dict[str, ak.Array]] = []
-    labels, pts, masses, samples = [], [], [], []
-    for path in paths:
-        events = load_events(path)
-        if "FatJet" not in events.fields:
-            raise InputFileError(f"{path}: no FatJet collection")
-        jets = events.FatJet
-        labelled = "label" in jets.fields
-        if require_labels and not labelled:
-            raise InputFileError(f"{path}: no FatJet_label branch (not a labelled jetml sample)")
+
+    def read_one(events: ak.Array, path: Path) -> dict[str, Any]:
+        jets, labelled = labelled_collection(events, path, "FatJet", "label", require_labels)
         mask = (
             (jets.pt >= selection.pt_min)
             & (jets.pt < selection.pt_max)
@@ -103,20 +95,23 @@ def read_fatjets(
         )
         if labelled:
             mask = mask & (jets.label >= 0)
-        parts.append(deepak8_variables(events, names, mask))
+        variables = deepak8_variables(events, names, mask)
         selected = jets[mask]
         pt = ak.to_numpy(ak.flatten(selected.pt)).astype(np.float64)
-        labels.append(
-            ak.to_numpy(ak.flatten(selected.label)).astype(np.int64)
-            if labelled
-            else np.full(len(pt), -1, dtype=np.int64)
-        )
-        pts.append(pt)
-        masses.append(ak.to_numpy(ak.flatten(selected.msoftdrop)).astype(np.float64))
-        samples.append(sample_of(path))
-    merged = {name: ak.concatenate([p[name] for p in parts]) for name in parts[0]}
+        return {
+            "variables": variables,
+            "label": (
+                ak.to_numpy(ak.flatten(selected.label)).astype(np.int64)
+                if labelled
+                else np.full(len(pt), -1, dtype=np.int64)
+            ),
+            "pt": pt,
+            "msoftdrop": ak.to_numpy(ak.flatten(selected.msoftdrop)).astype(np.float64),
+        }
+
+    merged, samples = read_files(paths, read_one)
     return FatJetTable(
-        merged, np.concatenate(labels), np.concatenate(pts), np.concatenate(masses), samples
+        merged["variables"], merged["label"], merged["pt"], merged["msoftdrop"], samples
     )
 
 

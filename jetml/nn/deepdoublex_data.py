@@ -7,16 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features.deepdoublex import FIXED, GROUPS, deepdoublex_variables
 from jetml.labels import DEEPDOUBLEX_CLASS_OF_DEEPAK8, DEEPDOUBLEX_CLASSES
-from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, LabelledJets, sample_of
+from jetml.nn.data import ArrayDataset, LabelledJets, labelled_collection, read_files
 from jetml.nn.preprocessing import fit_data_config, group_specs_of
 
 
@@ -35,27 +34,22 @@ def read_deepdoublex_jets(
 ) -> LabelledJets:
     """Read the selected QCD / H->bb / H->cc AK8 jets (``require_labels=False``: all jets in range,
     label -1, e.g. real PFNano for validation)."""
-    parts, labels, samples = [], [], []
-    for path in paths:
-        events = load_events(path)
-        if "FatJet" not in events.fields:
-            raise InputFileError(f"{path}: no FatJet collection")
-        jets = events.FatJet
-        labelled = "label" in jets.fields
-        if require_labels and not labelled:
-            raise InputFileError(f"{path}: no FatJet_label branch (not a labelled jetml sample)")
+
+    def read_one(events: ak.Array, path: Path) -> dict[str, Any]:
+        jets, labelled = labelled_collection(events, path, "FatJet", "label", require_labels)
         mask = (jets.pt >= selection.pt_min) & (abs(jets.eta) < selection.abs_eta_max)
         if labelled:
             fine = ak.to_numpy(ak.flatten(jets.label)).astype(np.int64)
             coarse = np.where(fine >= 0, DEEPDOUBLEX_CLASS_OF_DEEPAK8[np.clip(fine, 0, None)], -1)
             ddx_class = ak.unflatten(coarse, ak.num(jets.label))
             mask = mask & (ddx_class >= 0)
-            labels.append(ak.to_numpy(ak.flatten(ddx_class[mask])).astype(np.int64))
+            label = ak.to_numpy(ak.flatten(ddx_class[mask])).astype(np.int64)
         else:
-            labels.append(np.full(int(ak.sum(mask)), -1, dtype=np.int64))
-        parts.append(deepdoublex_variables(events, mask))
-        samples.append(sample_of(path))
-    return LabelledJets.concatenate(parts, labels, samples)
+            label = np.full(int(ak.sum(mask)), -1, dtype=np.int64)
+        return {"variables": deepdoublex_variables(events, mask), "label": label}
+
+    merged, samples = read_files(paths, read_one)
+    return LabelledJets(merged["variables"], merged["label"], samples)
 
 
 def fit_config(table: LabelledJets) -> DataConfig:

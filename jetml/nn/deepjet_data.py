@@ -7,16 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features.deepjet import FIXED, GROUPS, deepjet_variables
 from jetml.labels import DEEPJET_CLASSES
-from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, LabelledJets, sample_of
+from jetml.nn.data import ArrayDataset, LabelledJets, labelled_collection, read_files
 from jetml.nn.preprocessing import fit_data_config, group_specs_of
 
 
@@ -35,29 +34,24 @@ def read_deepjet_jets(
 ) -> LabelledJets:
     """Read the selected, labelled AK4 jets of every file (``require_labels=False``: all jets in
     range, label -1, e.g. real PFNano for validation)."""
-    parts, labels, samples = [], [], []
-    for path in paths:
-        events = load_events(path)
-        if "Jet" not in events.fields:
-            raise InputFileError(f"{path}: no Jet collection")
-        jets = events.Jet
-        labelled = "deepJetLabel" in jets.fields
-        if require_labels and not labelled:
-            raise InputFileError(
-                f"{path}: no Jet_deepJetLabel branch (not a labelled jetml sample)"
-            )
+
+    def read_one(events: ak.Array, path: Path) -> dict[str, Any]:
+        jets, labelled = labelled_collection(events, path, "Jet", "deepJetLabel", require_labels)
         mask = (jets.pt >= selection.pt_min) & (abs(jets.eta) < selection.abs_eta_max)
         if labelled:
             mask = mask & (jets.deepJetLabel >= 0)
-        parts.append(deepjet_variables(events, mask))
-        n_jets = int(ak.sum(mask))
-        labels.append(
-            ak.to_numpy(ak.flatten(jets.deepJetLabel[mask])).astype(np.int64)
-            if labelled
-            else np.full(n_jets, -1, dtype=np.int64)
-        )
-        samples.append(sample_of(path))
-    return LabelledJets.concatenate(parts, labels, samples)
+        variables = deepjet_variables(events, mask)
+        return {
+            "variables": variables,
+            "label": (
+                ak.to_numpy(ak.flatten(jets.deepJetLabel[mask])).astype(np.int64)
+                if labelled
+                else np.full(int(ak.sum(mask)), -1, dtype=np.int64)
+            ),
+        }
+
+    merged, samples = read_files(paths, read_one)
+    return LabelledJets(merged["variables"], merged["label"], samples)
 
 
 def fit_config(table: LabelledJets) -> DataConfig:
