@@ -12,7 +12,7 @@ What the inference-timing study measures, torch-free:
   round says how much the load moved it.
 
 The training framework's side (torch eager) is in :mod:`jetml.nn.timing`; the real CMS networks
-in :mod:`jetml.cms_timing`; the read/build/ORT/fill split of a processor chunk in
+in :mod:`jetml.cms.timing`; the read/build/ORT/fill split of a processor chunk in
 :func:`jetml.processor.report.timing_rows`. Every session here uses one intra-op and one
 inter-op thread.
 """
