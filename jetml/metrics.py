@@ -108,11 +108,13 @@ class Estimate:
         return f"{self.value:.4g} +{self.error_high:.2g} -{self.error_low:.2g}"
 
     def to_dict(self) -> dict[str, float | int | str]:
-        """value, 68 % interval, method and jet counts, for a results file."""
+        """value, 68 % interval, method and jet counts, for a results file (an interval edge
+        that is infinite, e.g. a bootstrap upper edge where too many replicas have no
+        background jet passing, is written as ``"unbounded"``)."""
         return {
             "value": self.value,
-            "low": self.low,
-            "high": self.high,
+            "low": self.low if np.isfinite(self.low) else "unbounded",
+            "high": self.high if np.isfinite(self.high) else "unbounded",
             "method": self.method,
             "n_signal": self.n_signal,
             "n_background": self.n_background,

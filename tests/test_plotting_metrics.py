@@ -241,3 +241,14 @@ def test_performance_collects_auc_and_rejections() -> None:
     assert list(found) == ["auc", "rejection_eff30", "rejection_eff50"]
     assert found["rejection_eff50"].value == metrics.rejection_at(curve, 0.5).value
     assert found["auc"].value == metrics.auc(curve).value
+
+
+def test_unbounded_bootstrap_upper_edge_is_written_as_such() -> None:
+    # one background jet above the 50 % threshold: many replicas lose it
+    sig = np.linspace(0.5, 1.0, 40)
+    bkg = np.concatenate([np.linspace(0.0, 0.4, 200), [0.9]])
+    result = metrics.rejection_at(metrics.roc_curve(sig, bkg), 0.5, method="bootstrap", seed=3)
+    assert result.measured and result.value == pytest.approx(201.0)
+    assert result.high == np.inf
+    record = result.to_dict()
+    assert record["high"] == "unbounded" and record["value"] == pytest.approx(201.0)
