@@ -18,10 +18,11 @@ import numpy as np
 
 from jetml import __version__
 from jetml.errors import ConfigError
-from jetml.samples.build import Table, build_batch, concatenate_batches
+from jetml.samples.build import PileupSource, Table, build_batch, concatenate_batches
 from jetml.samples.detector import DetectorModel
 from jetml.samples.filters import EVENT_FILTERS
 from jetml.samples.generator import CrossSection, PythiaGenerator
+from jetml.samples.minbias import MINBIAS_EVENTS, ensure_library, load_library
 from jetml.samples.presets import get_preset
 from jetml.samples.writer import PFNanoWriter, RunSummary, check_output_path
 
@@ -40,6 +41,13 @@ class GenerationRequest:
     mpi: bool = True
     pthat_min: float | None = None
     chunk_events: int = CHUNK_EVENTS
+    pileup: float | None = None  # mean pileup interactions; None: the preset's default
+    minbias_events: int = MINBIAS_EVENTS
+
+    @property
+    def mu(self) -> float:
+        """Mean number of pileup interactions per event (the preset's default unless set)."""
+        return get_preset(self.preset).pileup if self.pileup is None else float(self.pileup)
 
     def validate(self) -> None:
         """ConfigError for an unknown preset, N <= 0, a negative seed or a negative pTHatMin."""
@@ -52,6 +60,10 @@ class GenerationRequest:
             raise ConfigError(f"chunk size must be positive (got {self.chunk_events})")
         if self.pthat_min is not None and self.pthat_min < 0:
             raise ConfigError(f"--pthat-min must be >= 0 GeV (got {self.pthat_min})")
+        if not 0 <= self.mu <= 200:
+            raise ConfigError(f"--pileup must be between 0 and 200 interactions (got {self.mu})")
+        if self.minbias_events <= 0:
+            raise ConfigError(f"min-bias library size must be positive (got {self.minbias_events})")
 
     def chunks(self) -> list[tuple[int, int]]:
         """(chunk index, events in chunk) covering ``events``."""
@@ -79,6 +91,11 @@ def chunk_seeds(seed: int, chunk_index: int) -> tuple[int, np.random.Generator]:
     return pythia_seed, np.random.default_rng(sequence.spawn(1)[0])
 
 
+def pileup_rng(seed: int, chunk_index: int) -> np.random.Generator:
+    """The pileup-mixing RNG of one chunk (its own stream, independent of the detector's)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, chunk_index, 1]))
+
+
 def generate_chunk(
     request: GenerationRequest,
     chunk_index: int,
@@ -92,6 +109,12 @@ def generate_chunk(
         preset.pythia_settings(seed=pythia_seed, mpi=request.mpi, pthat_min=request.pthat_min)
     )
     model = DetectorModel()
+    mu = request.mu
+    pileup = PileupSource(
+        mu,
+        load_library(request.minbias_events) if mu > 0 else None,
+        pileup_rng(request.seed, chunk_index),
+    )
     event_filter = EVENT_FILTERS[preset.event_filter] if preset.event_filter else None
     parts: list[tuple[dict[str, np.ndarray], dict[str, Table]]] = []
     done = generated = 0
@@ -106,7 +129,7 @@ def generate_chunk(
             record = record.select_events(keep)
             if record.n_events == 0:
                 continue
-        parts.append(build_batch(record, model, rng))
+        parts.append(build_batch(record, model, rng, pileup))
         done += record.n_events
         if progress is not None:
             progress(record.n_events)
@@ -133,11 +156,14 @@ def produce(
     output = Path(output)
     check_output_path(output, overwrite=overwrite)
     chunks = request.chunks()
+    if request.mu > 0:
+        ensure_library(request.minbias_events)  # once, here, before any worker needs it
     metadata = {
         "jetml_version": __version__,
         "request": asdict(request),
         "detector_model": asdict(DetectorModel()),
         "pythia_preset_settings": list(get_preset(request.preset).settings),
+        "pileup_mu": request.mu,
     }
     cross_sections: list[CrossSection] = []
     generated = 0
