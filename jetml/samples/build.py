@@ -29,8 +29,8 @@ from jetml.samples.generator import EventRecord
 from jetml.samples.jets import Jets, cluster, delta_phi, pairwise_delta_r, substructure
 from jetml.samples.leptons import Leptons, select_leptons
 from jetml.samples.minbias import MinBiasLibrary
-from jetml.samples.pileup import BeamSpot, overlay
-from jetml.samples.primary import assign_vertices
+from jetml.samples.pileup import BeamSpot, Overlay, overlay
+from jetml.samples.primary import PrimaryVertexInfo, assign_vertices
 from jetml.samples.puppi import puppi_weights
 from jetml.samples.rho import grid_median_rho
 from jetml.samples.taus import (
@@ -69,17 +69,23 @@ class PileupSource:
     rng: np.random.Generator
 
 
-def build_batch(
+@dataclass(frozen=True)
+class Reconstructed:
+    """PF candidates of a batch after pileup mixing, vertexing, association and PUPPI."""
+
+    candidates: PFCandidates
+    primary: PrimaryVertexInfo
+    mixed: Overlay
+
+
+def reconstruct_with_pileup(
     record: EventRecord,
     model: DetectorModel,
     rng: np.random.Generator,
     pileup: PileupSource | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, Table]]:
-    """Mix pileup, reconstruct and label one batch; return (event-level columns, collections).
-
-    ``record`` is the hard scatter only (all generator truth comes from it); without ``pileup``
-    the events have none (mu = 0), but the hard scatter still sits in the beam spot.
-    """
+) -> Reconstructed:
+    """Overlay pileup on the hard-scatter ``record``, reconstruct PF candidates (with fake and
+    secondary tracks), choose the PV, associate tracks and compute PUPPI weights."""
     mu = pileup.mu if pileup is not None else 0.0
     mixed = overlay(
         record,
@@ -108,7 +114,28 @@ def build_batch(
         all_candidates.dz,
         primary.npvs,
     )
-    all_candidates = replace(all_candidates, puppi_weight=weights)
+    return Reconstructed(replace(all_candidates, puppi_weight=weights), primary, mixed)
+
+
+def build_batch(
+    record: EventRecord,
+    model: DetectorModel,
+    rng: np.random.Generator,
+    pileup: PileupSource | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Table]]:
+    """Mix pileup, reconstruct and label one batch; return (event-level columns, collections).
+
+    ``record`` is the hard scatter only (all generator truth comes from it); without ``pileup``
+    the events have none (mu = 0), but the hard scatter still sits in the beam spot.
+    """
+    reconstructed = reconstruct_with_pileup(record, model, rng, pileup)
+    all_candidates, primary, mixed = (
+        reconstructed.candidates,
+        reconstructed.primary,
+        reconstructed.mixed,
+    )
+    weights = all_candidates.puppi_weight
+    mu = pileup.mu if pileup is not None else 0.0
     truth = TruthTables(record)
 
     # AK4 CHS: charged candidates of pileup vertices (fromPV == 0) removed before clustering.

@@ -6,8 +6,6 @@ tests read the ``ttbar_semilep_pu`` session sample (mu = 30).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import awkward as ak
 import fastjet
 import numpy as np
@@ -15,13 +13,11 @@ import pytest
 import uproot
 
 from jetml.samples import DetectorModel
-from jetml.samples.build import PileupSource, build_batch
-from jetml.samples.detector import reconstruct
+from jetml.samples.build import PileupSource, build_batch, reconstruct_with_pileup
 from jetml.samples.generator import PythiaGenerator
 from jetml.samples.minbias import load_library
 from jetml.samples.pileup import BeamSpot, overlay
 from jetml.samples.presets import get_preset
-from jetml.samples.primary import assign_vertices
 from jetml.samples.puppi import puppi_weights
 from jetml.samples.rho import grid_median_rho
 
@@ -40,22 +36,13 @@ def hard_events():
 
 def mixed_candidates(hard_events, library, mu: float, seed: int = 1):
     """Overlay, reconstruct and associate: (candidates, primary-vertex info, overlay)."""
-    mixed = overlay(hard_events, library, mu, BeamSpot(), np.random.default_rng(seed))
-    measured = reconstruct(mixed.record, DetectorModel(), np.random.default_rng(seed + 1))
-    measured = replace(
-        measured,
-        truth_row=mixed.hard_row[measured.truth_row],
-        vertex=mixed.vertex[measured.truth_row],
+    result = reconstruct_with_pileup(
+        hard_events,
+        DetectorModel(),
+        np.random.default_rng(seed + 1),
+        PileupSource(mu, library, np.random.default_rng(seed)),
     )
-    candidates, primary = assign_vertices(
-        measured,
-        mixed.vertex_x,
-        mixed.vertex_y,
-        mixed.vertex_z,
-        mixed.vertex_offsets,
-        np.random.default_rng(seed + 2),
-    )
-    return candidates, primary, mixed
+    return result.candidates, result.primary, result.mixed
 
 
 def test_overlay_is_reproducible_and_keeps_the_hard_scatter_first(hard_events, library):
