@@ -6,6 +6,7 @@ batches of particles (numpy arrays), never particle by particle.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,15 +165,16 @@ class PFCandidates:
         """Candidates per event."""
         return np.diff(self.offsets)
 
-    @property
+    # Computed once per instance (instances are immutable; many steps read them).
+    @functools.cached_property
     def px(self) -> np.ndarray:
         return self.pt * np.cos(self.phi)
 
-    @property
+    @functools.cached_property
     def py(self) -> np.ndarray:
         return self.pt * np.sin(self.phi)
 
-    @property
+    @functools.cached_property
     def pz(self) -> np.ndarray:
         return self.pt * np.sinh(self.eta)
 
