@@ -11,6 +11,7 @@ repeating the same picture.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,7 +137,12 @@ def ensure_library(
 
 def load_library(n_events: int = MINBIAS_EVENTS) -> MinBiasLibrary:
     """The cached library of ``n_events`` events (built first when missing)."""
-    path = ensure_library(n_events)
+    return _read_library(ensure_library(n_events))
+
+
+@functools.lru_cache(maxsize=2)
+def _read_library(path: Path) -> MinBiasLibrary:
+    """Read a library file once per process (every chunk of a sample uses it)."""
     with np.load(path) as stored:
         return MinBiasLibrary(
             **{name: stored[name] for name in MinBiasLibrary.__dataclass_fields__}

@@ -256,3 +256,18 @@ def test_ak8_jets_are_clustered_from_puppi_weighted_candidates(sample_file):
     np.testing.assert_allclose(
         np.hypot(jet_px, jet_py), ak.to_numpy(ak.flatten(arrays.FatJet_pt)), rtol=1e-4
     )
+
+
+def test_minbias_library_is_reproducible_and_cached(library, tiny_library_events, sample_cache):
+    from jetml.samples.minbias import build_library, library_path
+
+    assert library_path(tiny_library_events).parent == sample_cache
+    assert library.n_events == tiny_library_events
+    again = build_library(tiny_library_events)
+    np.testing.assert_array_equal(again.offsets, library.offsets)
+    np.testing.assert_array_equal(again.px, library.px)
+    # Stable visible particles only: no neutrinos, within HF acceptance.
+    assert not np.any(np.isin(np.abs(library.pdg_id), (12, 14, 16)))
+    pt = np.hypot(library.px, library.py)
+    assert np.all(np.abs(np.arcsinh(library.pz / pt)) < 5.0)
+    assert 50 < library.counts.mean() < 400
