@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
-    from jetml.samples.minbias import ensure_library, library_path
+    from jetml.samples.minbias import ensure_library, library_path, load_library
     from jetml.samples.production import GenerationRequest, check_jobs, produce
     from jetml.samples.writer import check_output_path
 
@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     request.validate()
     check_jobs(args.jobs)
     check_output_path(args.out, overwrite=args.overwrite)
+    if request.mu > 0 and library_path(request.minbias_events).is_file():
+        load_library(request.minbias_events)  # a corrupt cached library: one line, before any bar
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from jetml.errors import ConfigError
+from jetml.errors import ConfigError, InputFileError
 from jetml.samples.detector import NEUTRINO_IDS
 from jetml.samples.generator import PythiaGenerator
 from jetml.samples.presets import COMMON_SETTINGS
@@ -143,7 +144,13 @@ def load_library(n_events: int = MINBIAS_EVENTS) -> MinBiasLibrary:
 @functools.lru_cache(maxsize=2)
 def _read_library(path: Path) -> MinBiasLibrary:
     """Read a library file once per process (every chunk of a sample uses it)."""
-    with np.load(path) as stored:
-        return MinBiasLibrary(
-            **{name: stored[name] for name in MinBiasLibrary.__dataclass_fields__}
-        )
+    try:
+        with np.load(path) as stored:
+            return MinBiasLibrary(
+                **{name: stored[name] for name in MinBiasLibrary.__dataclass_fields__}
+            )
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise InputFileError(
+            f"{path}: unreadable min-bias library ({type(error).__name__}: {error}); "
+            "delete it to rebuild"
+        ) from None

@@ -271,3 +271,18 @@ def test_minbias_library_is_reproducible_and_cached(library, tiny_library_events
     pt = np.hypot(library.px, library.py)
     assert np.all(np.abs(np.arcsinh(library.pz / pt)) < 5.0)
     assert 50 < library.counts.mean() < 400
+
+
+def test_corrupt_minbias_library_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    from jetml.cli import main
+    from jetml.samples.minbias import MINBIAS_EVENTS, library_path
+
+    monkeypatch.setenv("JETML_CACHE", str(tmp_path))
+    library_path(MINBIAS_EVENTS).write_bytes(b"PK\x03\x04 not a real archive")
+    output = tmp_path / "out.root"
+    arguments = ["generate", "ww", "-n", "5", "--seed", "1", "--pileup", "5", "-o", str(output)]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "unreadable min-bias library" in error and str(library_path(MINBIAS_EVENTS)) in error
+    assert not output.exists()
