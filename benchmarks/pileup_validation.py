@@ -113,13 +113,15 @@ def file_studies(out: Path, cms_nano: Path | None) -> dict:
                 if "Rho_fixedGridRhoFastjetAll" in tree.keys()
                 else "fixedGridRhoFastjetAll"
             )
-            real = tree.arrays(["Pileup_nPU", "PV_npvs", rho_name], library="np")
+            real = tree.arrays(["Pileup_nPU", "PV_npvs", "PV_npvsGood", rho_name], library="np")
             cms[name] = {
                 "rho_vs_npu": linear_fit(real["Pileup_nPU"], real[rho_name]),
                 "npvs_vs_npu": linear_fit(real["Pileup_nPU"], real["PV_npvs"]),
+                "npvs_good_vs_npu": linear_fit(real["Pileup_nPU"], real["PV_npvsGood"]),
                 "points": (real["Pileup_nPU"], real[rho_name], real["PV_npvs"]),
             }
-    results["cms"] = {k: {q: v[q] for q in ("rho_vs_npu", "npvs_vs_npu")} for k, v in cms.items()}
+    fits = ("rho_vs_npu", "npvs_vs_npu", "npvs_good_vs_npu")
+    results["cms"] = {k: {q: v[q] for q in fits} for k, v in cms.items()}
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for mu, arrays in samples.items():
@@ -130,6 +132,7 @@ def file_studies(out: Path, cms_nano: Path | None) -> dict:
             density=True,
             label=f"jetml mu = {mu:g}",
         )
+    axes[0].set_yscale("log")
     axes[0].set_xlabel("PV_npvs")
     axes[0].set_ylabel("events (normalised)")
     axes[0].legend()

@@ -116,11 +116,9 @@ def overlay(
         out[pu_dest] = pu_values
         return out
 
-    new_row = np.empty(len(hard_event), dtype=np.int64)
-    new_row[:] = hard_dest
-
     def link(values: np.ndarray) -> np.ndarray:
-        return merged(np.where(values >= 0, new_row[np.maximum(values, 0)], -1), -1, np.int64)
+        """Mother/daughter links re-indexed to the merged rows (pileup rows have none)."""
+        return merged(np.where(values >= 0, hard_dest[np.maximum(values, 0)], -1), -1, np.int64)
 
     hard_vertex = vertex_offsets[hard_event]
     pu_vertex = pu_slot[interaction_of_row] if n_interactions else np.zeros(0, dtype=np.int64)
