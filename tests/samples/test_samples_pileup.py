@@ -286,3 +286,20 @@ def test_corrupt_minbias_library_is_a_one_line_error(tmp_path, monkeypatch, caps
     assert len(error.splitlines()) == 1
     assert "unreadable min-bias library" in error and str(library_path(MINBIAS_EVENTS)) in error
     assert not output.exists()
+
+
+def test_generate_cli_builds_the_library_once_and_mixes_pileup(tmp_path, monkeypatch, capsys):
+    from jetml.cli import main
+    from jetml.samples.minbias import MINBIAS_EVENTS, library_path
+
+    monkeypatch.setenv("JETML_CACHE", str(tmp_path / "cache"))
+    output = tmp_path / "pu.root"
+    arguments = ["generate", "ww", "-n", "20", "--seed", "2", "--no-mpi", "--pileup", "10"]
+    assert main([*arguments, "-o", str(output)]) == 0
+    assert "min-bias library" in capsys.readouterr().err
+    assert library_path(MINBIAS_EVENTS).is_file()
+    arrays = uproot.open(output)["Events"].arrays(["Pileup_nPU", "PV_npvs"], library="np")
+    assert arrays["Pileup_nPU"].sum() > 0 and np.all(arrays["PV_npvs"] >= 1)
+    # A second sample reuses the cached library (no second build).
+    assert main([*arguments, "-o", str(tmp_path / "again.root")]) == 0
+    assert "min-bias library" not in capsys.readouterr().err
