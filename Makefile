@@ -1,6 +1,8 @@
 # jetml: two commands, each doing its own set-up from nothing.
 #   make demo   the main job
-#   make test   the whole test suite (what CI runs)
+#   make test   the whole test suite (what CI runs; executes every notebook in QUICK mode)
+#   make lab    JupyterLab on notebooks/ with the project's environment
+#   make notebooks  re-execute every notebook in full mode, rewriting the committed copies
 #   make models regenerate the shipped trained models (hours of CPU; see docs/taggers.md)
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +10,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO_OUT := build/demo
 
-.PHONY: demo test lint install clean models
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: demo test lint install clean models lab notebooks
 
 # Every shipped tagger on a ~2k-event mixed generated sample (cached after the first run),
 # futures executor on all cores; outputs in $(DEMO_OUT), timing table printed.
@@ -18,6 +22,20 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# JupyterLab on notebooks/, kernel = this .venv's Python (--allow-root only when run as root,
+# e.g. in a container).
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Full mode (each notebook's parameter defaults), in place: outputs, figures and
+# notebooks/results/<name>.json come from this one top-to-bottom run per notebook.
+notebooks: $(INSTALLED)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb"; start=$$(date +%s); \
+	  $(BIN)/papermill --cwd notebooks --no-progress-bar $$nb $$nb || exit 1; \
+	  echo "   $$(( $$(date +%s) - start )) s"; \
+	done
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

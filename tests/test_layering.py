@@ -11,7 +11,15 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "jetml"
 DEPLOYMENT = ("features", "inference", "taggers", "processor")
-NOTEBOOK_API = ("__init__.py", "api.py", "plotting.py", "metrics.py", "labels.py")
+NOTEBOOK_API = (
+    "__init__.py",
+    "api.py",
+    "plotting.py",
+    "metrics.py",
+    "labels.py",
+    "results.py",
+    "timing.py",
+)
 TRAINING = ("jetml.nn", "torch")
 
 

@@ -43,6 +43,7 @@ from jetml.inference.bucketing import jet_lengths, length_buckets, run_bucketed
 from jetml.inference.repair import load_repaired, repair_model
 from jetml.nanoaod import load_events
 from jetml.taggers.particlenet import PARTICLENET_BATCH_SIZE
+from jetml.timing import round_times
 
 SEED = 20240611
 """Seed of every random input."""
@@ -84,20 +85,10 @@ def cmssw_session(path: Path) -> ort.InferenceSession:
 
 
 def best_times(functions: Sequence[Callable[[], object]], repeats: int) -> list[float]:
-    """Best wall time (seconds) of each function over ``repeats`` interleaved rounds.
-
-    Each function is called once to warm up; then every round calls all of them in turn, so
-    a change of machine load affects all alike and the ratios stay fair.
-    """
-    for function in functions:
-        function()
-    best = [float("inf")] * len(functions)
-    for _ in range(repeats):
-        for i, function in enumerate(functions):
-            start = time.perf_counter()
-            function()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
+    """Best wall time (seconds) of each function over ``repeats`` interleaved rounds
+    (:func:`jetml.timing.round_times`: one warm-up call each, then every round calls all of them
+    in turn, so a change of machine load affects all alike and the ratios stay fair)."""
+    return [float(best) for best in round_times(functions, repeats).min(axis=0)]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import mplhep
 
+from jetml.processor.report import sum_datasets
 from jetml.taggers.base import Tagger
 
 LABEL_TEXT = "jetml"
@@ -25,7 +26,7 @@ def write_plots(
     jetml-vs-CMS figures are written only when some file held the CMS score (real CMS PFNano).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    summed = _sum_datasets(hists)
+    summed = sum_datasets(hists)
     written: list[Path] = []
     plt.style.use(mplhep.style.CMS)
     for tagger in taggers:
@@ -43,14 +44,6 @@ def write_plots(
         if response in summed:
             written.append(_plot_response(summed[response], tagger, out_dir / f"{response}.png"))
     return written
-
-
-def _sum_datasets(hists: Mapping[str, Mapping[str, hist.Hist]]) -> dict[str, hist.Hist]:
-    summed: dict[str, hist.Hist] = {}
-    for per_dataset in hists.values():
-        for name, histogram in per_dataset.items():
-            summed[name] = summed[name] + histogram if name in summed else histogram.copy()
-    return summed
 
 
 def _finish(fig: plt.Figure, ax: plt.Axes, path: Path) -> Path:

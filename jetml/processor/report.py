@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import hist
 from coffea.util import save
 
 from jetml.processor.processor import TIMING_KEYS
 from jetml.processor.runner import RunResult
 from jetml.taggers.base import Tagger
+
+
+def sum_datasets(hists: Mapping[str, Mapping[str, hist.Hist]]) -> dict[str, hist.Hist]:
+    """``{dataset: {name: hist}}`` (a run's ``output["hists"]``) summed over the datasets."""
+    summed: dict[str, hist.Hist] = {}
+    for per_dataset in hists.values():
+        for name, histogram in per_dataset.items():
+            summed[name] = summed[name] + histogram if name in summed else histogram.copy()
+    return summed
 
 
 def timing_rows(result: RunResult) -> list[dict[str, Any]]:
