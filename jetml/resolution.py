@@ -201,7 +201,8 @@ def quantile_coverage(
 
 def bukin(x: ArrayLike, xp: float, sigp: float, xi: float, rho1: float, rho2: float) -> np.ndarray:
     """The Bukin function (peak ``xp``, width ``sigp``, asymmetry ``xi``, tails ``rho1`` /
-    ``rho2``), unnormalised, as ROOT's RooBukinPdf; a Gaussian for ``xi = rho1 = rho2 = 0``."""
+    ``rho2``), unnormalised, as ROOT's RooBukinPdf: for ``xi = rho1 = rho2 = 0`` a Gaussian
+    within the full width at half maximum around the peak, exponential tails outside."""
     x = np.asarray(x, dtype=np.float64)
     consts = 2.0 * np.sqrt(2.0 * np.log(2.0))
     hp = sigp * consts

@@ -70,7 +70,7 @@ def test_normalisation_of_a_file_without_runs(tmp_path) -> None:
     path = tmp_path / "noruns.root"
     with uproot.recreate(path) as file:
         file["Events"] = {"x": np.arange(3)}
-    with pytest.raises(InputFileError, match="noruns.root: no Runs tree"):
+    with pytest.raises(InputFileError, match=r"noruns\.root: no Runs tree"):
         normalisation(path, 1.0)
 
 
