@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from jetml.metrics import Estimate, clopper_pearson
+from jetml.normalisation import Normalisation, normalisation, poisson_pseudo_data
 
 SOURCES = ("genuine τh", "jet → τh", "μ → τh", "e → τh")
 """Truth sources of a selected τh, in stacking order."""
@@ -343,3 +344,140 @@ def tau_candidates(events: ak.Array) -> dict[str, np.ndarray]:
     flat = {f: ak.to_numpy(ak.flatten(taus[f])) for f in ("pt", "decayMode", *fields)}
     flat["source"] = tau_source(ak.to_numpy(ak.flatten(taus.genPartFlav)))
     return flat
+
+
+def weighted_pairs(
+    events: ak.Array, sample: str, weight: float, tau_ids: Mapping[str, TauId]
+) -> dict[str, WeightedPairs]:
+    """``{id name: WeightedPairs}`` of one sample's events under each τ ID."""
+    return {
+        key: WeightedPairs(sample, select_pairs(events, tau_id), weight)
+        for key, tau_id in tau_ids.items()
+    }
+
+
+REGIONS = {
+    "OS isolated": (True, True),
+    "SS isolated": (False, True),
+    "OS anti-isolated": (True, False),
+    "SS anti-isolated": (False, False),
+}
+"""Region name: (opposite sign, isolated muon)."""
+
+
+@dataclass(frozen=True)
+class VisibleMassStack:
+    """The OS isolated m_vis stack by source with QCD from SS, and the pseudo-data."""
+
+    stack: dict[str, hist.Hist]
+    data: hist.Hist
+    qcd: QcdEstimate
+    data_regions: dict[str, hist.Hist]
+
+    def yields(self) -> dict[str, Yield]:
+        """Yield of each stacked source, their sum (``total``) and the pseudo-data."""
+        found = {name: yield_of(h) for name, h in self.stack.items()}
+        parts = list(self.stack.values())
+        total = sum(parts[1:], start=parts[0].copy())
+        found["total"] = yield_of(total)
+        n = float(self.data.values().sum())
+        found["pseudo-data"] = Yield(n, float(np.sqrt(n)))
+        return found
+
+
+def visible_mass_stack(
+    simulation: Sequence[WeightedPairs],
+    data_mixture: Sequence[WeightedPairs],
+    template: hist.Hist,
+    seed: int,
+) -> VisibleMassStack:
+    """Stack the simulated (non-QCD) samples by source in the OS isolated region, draw Poisson
+    pseudo-data in every region from the independent ``data_mixture`` (all processes,
+    QCD included; region ``i`` of :data:`REGIONS` seeded ``seed + i``), and estimate QCD from
+    SS pseudo-data with the OS/SS factor of the anti-isolated region."""
+    data, sim = {}, {}
+    for i, (name, (opposite, isolated)) in enumerate(REGIONS.items()):
+        expected = region_histogram(
+            data_mixture, template, opposite_sign=opposite, isolated=isolated
+        )
+        data[name] = poisson_pseudo_data(expected, seed + i)
+        sim[name] = region_histogram(
+            simulation, template, opposite_sign=opposite, isolated=isolated
+        )
+    factor = os_ss_factor(
+        data["OS anti-isolated"],
+        data["SS anti-isolated"],
+        sim["OS anti-isolated"],
+        sim["SS anti-isolated"],
+    )
+    qcd = qcd_from_same_sign(data["SS isolated"], sim["SS isolated"], factor, template)
+    stack = {**stack_by_source(simulation, template), "QCD (SS data)": qcd.histogram}
+    return VisibleMassStack(stack, data["OS isolated"], qcd, data)
+
+
+def source_yield_change(
+    reference: Sequence[WeightedPairs],
+    new: Sequence[WeightedPairs],
+    source: str,
+    *,
+    replicas: int = 300,
+    seed: int = 0,
+) -> Estimate | None:
+    """Relative change of the OS isolated yield of one truth ``source`` from the ``reference``
+    τ ID to the ``new`` one, on the same simulated events (samples in the same order), with a
+    Poisson bootstrap of events (:func:`relative_change`); None when no event of that source
+    passes the reference selection (nothing to compare with)."""
+    index = SOURCES.index(source)
+    weights, passes_ref, passes_new = [], [], []
+    for ref, other in zip(reference, new, strict=True):
+        chosen = []
+        for entry in (ref, other):
+            p = entry.pairs
+            keep = p.isolated & p.opposite_sign & (p.source == index)
+            chosen.append(p.event_index[keep])
+        union = np.union1d(*chosen)
+        weights.append(np.full(len(union), ref.weight))
+        passes_ref.append(np.isin(union, chosen[0]))
+        passes_new.append(np.isin(union, chosen[1]))
+    if not np.concatenate(passes_ref).any():
+        return None
+    return relative_change(
+        np.concatenate(weights),
+        np.concatenate(passes_ref),
+        np.concatenate(passes_new),
+        replicas=replicas,
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class ProcessedSample:
+    """One generated sample through the μτh selection: its normalisation, the selected pairs
+    under each τ ID and its preselected τ candidates (with the attached DeepTau scores)."""
+
+    preset: str
+    events: int
+    seed: int
+    normalisation: Normalisation
+    pairs: dict[str, WeightedPairs]
+    candidates: dict[str, np.ndarray]
+
+
+def process_sample(
+    preset: str,
+    events: int,
+    seed: int,
+    luminosity_pb: float,
+    tau_ids: Mapping[str, TauId],
+    *,
+    tagger: str = "deeptau",
+) -> ProcessedSample:
+    """Generate (or take from the cache) ``preset``, attach ``tagger``'s scores, normalise it
+    to ``luminosity_pb`` and select the μτh pairs under every τ ID."""
+    from jetml.api import open_events, sample, tag
+
+    path = sample(preset, events, seed, progress=False)
+    tagged = tag(open_events(path), tagger)
+    norm = normalisation(path, luminosity_pb, preset=preset)
+    pairs = weighted_pairs(tagged, preset, norm.weight, tau_ids)
+    return ProcessedSample(preset, events, seed, norm, pairs, tau_candidates(tagged))
