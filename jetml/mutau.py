@@ -471,12 +471,14 @@ def process_sample(
     tau_ids: Mapping[str, TauId],
     *,
     tagger: str = "deeptau",
+    jobs: int = 1,
 ) -> ProcessedSample:
-    """Generate (or take from the cache) ``preset``, attach ``tagger``'s scores, normalise it
-    to ``luminosity_pb`` and select the μτh pairs under every τ ID."""
+    """Generate (or take from the cache; ``jobs`` worker processes) ``preset``, attach
+    ``tagger``'s scores, normalise it to ``luminosity_pb`` and select the μτh pairs under every
+    τ ID."""
     from jetml.api import open_events, sample, tag
 
-    path = sample(preset, events, seed, progress=False)
+    path = sample(preset, events, seed, jobs=jobs, progress=False)
     tagged = tag(open_events(path), tagger)
     norm = normalisation(path, luminosity_pb, preset=preset)
     pairs = weighted_pairs(tagged, preset, norm.weight, tau_ids)
