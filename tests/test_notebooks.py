@@ -52,7 +52,7 @@ def _answer_filled(notebook: nbformat.NotebookNode) -> bool:
 
 
 def test_there_are_numbered_notebooks() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS][:2] == ["00_", "05_"]
+    assert {"00_", "03_", "04_", "05_"} <= {p.name[:3] for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -89,3 +89,27 @@ def test_breg_response_uses_b_jets_and_pt_with_neutrinos(sample_events) -> None:
     assert response.sum(flow=True) == len(expected) > 0
     reference = np.histogram(expected, bins=60, range=(0.0, 2.0))[0]
     np.testing.assert_array_equal(response.values(), reference)
+
+
+def test_resolved_zh_and_dileptonic_ttbar_presets(sample_cache) -> None:
+    from jetml.nanoaod import load_events
+    from jetml.samples import get
+
+    zh = load_events(get("zh_bb_resolved", 40, 71, mpi=False))
+    jets = zh.Jet[(zh.Jet.hadronFlavour == 5) & (zh.Jet.pt > 20) & (np.abs(zh.Jet.eta) < 2.4)]
+    two = jets[ak.num(jets) >= 2]
+    # resolved: Higgs pT well below m_H / 0.4, so the b quarks (Delta R ~ 2 m_H / pT) are separate
+    # AK4 jets, not one AK8 jet as in the boosted zh_bb
+    higgs_pt = ak.to_numpy(ak.max(zh.GenPart.pt[zh.GenPart.pdgId == 25], axis=1))
+    assert np.median(higgs_pt) < 150 and np.mean(2 * 125 / higgs_pt > 0.8) > 0.9
+    assert len(two) > 0.3 * len(zh)  # both b jets with pT > 20 GeV, |eta| < 2.4
+    mbb = ak.to_numpy((two[:, 0] + two[:, 1]).mass)
+    assert 80 < np.median(mbb) < 135
+    assert np.all(zh.GenMET.pt > 0)  # Z -> nu nu
+    tt = load_events(get("ttbar_dilep", 20, 72, mpi=False))
+    part = tt.GenPart
+    mother = part.distinctParent.pdgId
+    flavour = np.abs(part.pdgId)
+    charged_lepton = (flavour == 11) | (flavour == 13) | (flavour == 15)
+    leptons = part[charged_lepton & (np.abs(mother) == 24)]
+    assert ak.all(ak.num(leptons) >= 2)  # both W -> l nu
