@@ -115,7 +115,8 @@ class MuTauPairs:
     tau_pt: np.ndarray
     tau_decay_mode: np.ndarray
     source: np.ndarray
-    """Index into :data:`SOURCES` (genuine τh for events without truth: none here)."""
+    """Index into :data:`SOURCES`; files without ``Tau_genPartFlav`` (collision data) have no
+    truth, and every pair counts as genuine τh there: use only their totals."""
 
     @property
     def isolated(self) -> np.ndarray:
