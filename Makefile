@@ -13,6 +13,7 @@ DEMO_OUT := build/demo
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 .PHONY: demo test lint install clean models lab notebooks
+.PHONY: train-deeptau-scale train-breg-scale study-mutau study-breg
 
 # Every shipped tagger on a ~2k-event mixed generated sample (cached after the first run),
 # futures executor on all cores; outputs in $(DEMO_OUT), timing table printed.
@@ -79,6 +80,46 @@ models: $(INSTALLED)
 	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ && \
 	  { test ! -f $(MODEL_BUILD)/$$m/grids.json || cp $(MODEL_BUILD)/$$m/grids.json jetml/models/$$m/ ; } ; \
 	done
+
+# Issue 17 at-scale runs: written, not yet run (CPU estimates measured on small runs: docs/studies.md).
+# Training samples use seeds 1xx (the shipped models: 1x/3x; the studies: 14xx/17xx/18xx); models go
+# to $(SCALE_BUILD)/<name>, never over jetml/models (shipping one is a deliberate copy, as in `models`).
+SCALE_BUILD := build/scale
+JOBS ?= 2
+SCALE_GEN = test -f $(SCALE_BUILD)/$(1).root || $(BIN)/jetml generate $(1) --events $(2) --seed $(3) \
+  --jobs $(JOBS) --out $(SCALE_BUILD)/$(1).root
+SCALE_TAU := dy_tautau dy_mutauh w_jets dy_ee dy_mumu
+
+# DeepTau at 10x today's taus: 10x the events of each `models` tau sample (2479 -> ~25k taus).
+train-deeptau-scale: $(INSTALLED)
+	mkdir -p $(SCALE_BUILD)
+	$(call SCALE_GEN,dy_tautau,15000,131)
+	$(call SCALE_GEN,w_jets,120000,132)
+	$(call SCALE_GEN,dy_ee,30000,133)
+	$(call SCALE_GEN,dy_mumu,30000,134)
+	$(call SCALE_GEN,dy_mutauh,25000,135)
+	rm -rf $(SCALE_BUILD)/deeptau
+	$(BIN)/jetml train deeptau --data $(SCALE_TAU:%=$(SCALE_BUILD)/%.root) $(TRAIN_FLAGS) --epochs 20 \
+	  --batch-size 128 --out $(SCALE_BUILD)/deeptau
+
+# b-jet regression at 10x today's b jets (ttbar_semilep 3000 -> 30000 events, ~49k b jets).
+train-breg-scale: $(INSTALLED)
+	mkdir -p $(SCALE_BUILD)
+	$(call SCALE_GEN,ttbar_semilep,30000,114)
+	rm -rf $(SCALE_BUILD)/breg
+	$(BIN)/jetml train breg --data $(SCALE_BUILD)/ttbar_semilep.root $(TRAIN_FLAGS) --epochs 30 \
+	  --batch-size 128 --out $(SCALE_BUILD)/breg
+
+# The studies in full mode, in place (samples by source at 59.7 fb^-1 and the pseudo-data, or
+# ttbar_semilep + zh_bb_resolved, generated into the sample cache with JOBS workers); then drop the
+# notebook from QUICK_COMMITTED in tests/test_notebooks.py.
+study-mutau: $(INSTALLED)
+	$(BIN)/papermill --cwd notebooks --no-progress-bar -p JOBS $(JOBS) \
+	  notebooks/03_deeptau_mutau_visible_mass.ipynb notebooks/03_deeptau_mutau_visible_mass.ipynb
+
+study-breg: $(INSTALLED)
+	$(BIN)/papermill --cwd notebooks --no-progress-bar -p JOBS $(JOBS) \
+	  notebooks/04_bjet_regression.ipynb notebooks/04_bjet_regression.ipynb
 
 # Re-installs only when the dependency list changes.
 $(INSTALLED): pyproject.toml

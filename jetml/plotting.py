@@ -313,3 +313,30 @@ def plot_bars(
         bbox_to_anchor=(1.01, 1.0),
     )
     return label(ax)
+
+
+def plot_points(
+    series: Mapping[str, tuple[Sequence[str], ArrayLike, ArrayLike, ArrayLike]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    selection: str = "",
+    log: bool = False,
+    ax: Axes | None = None,
+) -> Axes:
+    """Points with asymmetric 68 % error bars per category bin (e.g. τ pT bins, decay modes):
+    ``series[name] = (bin labels, values, lows, highs)``; series side by side in each bin."""
+    ax = _axes(ax)
+    labels = list(dict.fromkeys(label for entry in series.values() for label in entry[0]))
+    step = 0.6 / max(len(series), 1)
+    for i, (name, (bins, values, lows, highs)) in enumerate(series.items()):
+        x = np.array([labels.index(b) for b in bins]) + (i - (len(series) - 1) / 2) * step
+        v, lo, hi = (np.asarray(a, dtype=np.float64) for a in (values, lows, highs))
+        ax.errorbar(x, v, yerr=[v - lo, hi - v], fmt="o", label=name, markersize=5, capsize=2)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize="x-small", title=selection or None, title_fontsize="x-small")
+    return label(ax)

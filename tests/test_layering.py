@@ -19,6 +19,9 @@ NOTEBOOK_API = (
     "labels.py",
     "results.py",
     "timing.py",
+    "mutau.py",
+    "normalisation.py",
+    "resolution.py",
 )
 TRAINING = ("jetml.nn", "torch")
 

@@ -16,6 +16,9 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 MAX_BYTES = 5 * 1024 * 1024
 PLACEHOLDER = "The answer appears here"
+QUICK_COMMITTED = {"03_deeptau_mutau_visible_mass", "04_bjet_regression"}
+"""Committed executed in QUICK mode while their at-scale runs wait (issue 17: retrained models
+and pileup samples); their answer says so. Remove a name when its full-mode run lands."""
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +35,24 @@ def _outputs(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [output for cell in _code_cells(notebook) for output in cell.get("outputs", [])]
 
 
-def _answer_filled(notebook: nbformat.NotebookNode) -> bool:
-    """The answer display near the top was updated with the run's numbers."""
+def _answer_text(notebook: nbformat.NotebookNode) -> str:
+    """The first markdown output: the answer display near the top."""
     texts = [
         output["data"]["text/markdown"]
         for output in _outputs(notebook)
         if "text/markdown" in output.get("data", {})
     ]
-    return bool(texts) and texts[0].startswith("**Answer.**") and PLACEHOLDER not in texts[0]
+    return texts[0] if texts else ""
+
+
+def _answer_filled(notebook: nbformat.NotebookNode) -> bool:
+    """The answer display near the top was updated with the run's numbers."""
+    text = _answer_text(notebook)
+    return text.startswith("**Answer.**") and PLACEHOLDER not in text
 
 
 def test_there_are_numbered_notebooks() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS][:2] == ["00_", "05_"]
+    assert {"00_", "03_", "04_", "05_"} <= {p.name[:3] for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -84,14 +93,23 @@ def test_committed_notebook_follows_the_conventions(path: Path) -> None:
     assert any("image/png" in o.get("data", {}) for o in _outputs(notebook))
     assert not [o for o in _outputs(notebook) if o.output_type == "error"]
     assert _answer_filled(notebook)
-    # its results file was written by that (full-mode) run
+    # its results file was written by that run (full mode unless QUICK_COMMITTED)
     record = check_results(NOTEBOOK_DIR / "results" / f"{path.stem}.json")
-    assert record["parameters"]["QUICK"] is False
+    quick = path.stem in QUICK_COMMITTED
+    assert record["parameters"]["QUICK"] is quick
+    # a QUICK-committed notebook's answer says so plainly, and that the at-scale run is pending
+    if quick:
+        answer = _answer_text(notebook)
+        assert "QUICK-mode run" in answer and "at-scale run is pending" in answer
     run = notebook.metadata["papermill"]
     written = datetime.datetime.fromisoformat(record["created_utc"])
     start = datetime.datetime.fromisoformat(run["start_time"]).replace(tzinfo=datetime.UTC)
     end = datetime.datetime.fromisoformat(run["end_time"]).replace(tzinfo=datetime.UTC)
     assert start - datetime.timedelta(seconds=1) <= written <= end
+
+
+def test_quick_committed_names_existing_notebooks() -> None:
+    assert {path.stem for path in NOTEBOOKS} >= QUICK_COMMITTED
 
 
 def test_every_results_file_belongs_to_a_notebook() -> None:

@@ -31,6 +31,8 @@ MASS_FIELD = {"FatJet": "msoftdrop", "Jet": "mass", "Tau": "mass"}
 TRUTH_FIELD = {"FatJet": "hadronFlavour", "Jet": "hadronFlavour", "Tau": "genPartFlav"}
 # Index of the matched generator jet, and the generator collection it points into.
 GEN_MATCH = {"FatJet": ("genJetAK8Idx", "GenJetAK8"), "Jet": ("genJetIdx", "GenJet")}
+# Generator-jet pT including neutrinos (jetml samples): the regression response's reference.
+GEN_PT_WITH_NU = "ptWithNu"
 TIMING_KEYS = ("read_s", "build_s", "ort_s", "fill_s")
 
 
@@ -141,7 +143,9 @@ class TaggerProcessor(processor.ProcessorABC):
             if tagger.pt_correction:
                 hists[f"{tagger.name}_response"] = hist.Hist(
                     hist.axis.StrCategory(["raw", "jetml"], name="pt", label="jet pT"),
-                    hist.axis.Regular(60, 0.0, 2.0, name="response", label="pT / gen-jet pT"),
+                    hist.axis.Regular(
+                        60, 0.0, 2.0, name="response", label="b-jet pT / gen-jet pT (with nu)"
+                    ),
                 )
         return hists
 
@@ -253,6 +257,8 @@ class TaggerProcessor(processor.ProcessorABC):
             gen_pt = _matched_gen_pt(events, tagger.collection, mask)
             if gen_pt is not None:
                 matched = np.isfinite(gen_pt) & (gen_pt > 0)
+                if "hadronFlavour" in jets.fields:  # b jets only: the regression's training set
+                    matched &= _flat(jets.hadronFlavour) == 5
                 raw = _flat(jets.pt)[matched] / gen_pt[matched]
                 correction = _flat(jets[tagger.field_name(tagger.pt_correction)])[matched]
                 response = hists[f"{tagger.name}_response"]
@@ -282,7 +288,7 @@ def _candidate_processor_branches(tagger: Tagger) -> list[str]:
     wanted += [f"{collection}_{field}" for field in tagger.reference_scores.values()]
     if tagger.pt_correction:
         index, gen = GEN_MATCH[collection]
-        wanted += [f"{collection}_{index}", f"{gen}_pt"]
+        wanted += [f"{collection}_{index}", f"{gen}_pt", f"{gen}_{GEN_PT_WITH_NU}"]
     return wanted
 
 
@@ -311,13 +317,15 @@ def _read_branches(events: ak.Array, branches: Iterable[str]) -> None:
 
 
 def _matched_gen_pt(events: ak.Array, collection: str, mask: ak.Array) -> np.ndarray | None:
-    """pT of the generator jet matched to each selected jet (NaN when unmatched), flat."""
+    """pT of the generator jet matched to each selected jet (NaN when unmatched), flat: with
+    neutrinos (``ptWithNu``, the b-regression target) where the file stores it."""
     index_field, gen_name = GEN_MATCH[collection]
     jets = events[collection]
     if index_field not in jets.fields or gen_name not in events.fields:
         return None
     index = jets[index_field][mask]
-    gen_pt = events[gen_name].pt
+    gen = events[gen_name]
+    gen_pt = gen[GEN_PT_WITH_NU] if GEN_PT_WITH_NU in gen.fields else gen.pt
     valid = (index >= 0) & (index < ak.num(gen_pt, axis=1))
     matched = gen_pt[ak.mask(index, valid)]
     return ak.to_numpy(ak.fill_none(ak.flatten(matched), np.nan)).astype(np.float64)

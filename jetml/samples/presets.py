@@ -240,3 +240,31 @@ def get_preset(name: str) -> Preset:
     except KeyError:
         valid = ", ".join(sorted(PRESETS))
         raise ConfigError(f"unknown preset {name!r} (valid presets: {valid})") from None
+
+
+# Presets of the μτh and b-regression studies (notebooks 03 and 04).
+PRESETS.update(
+    {
+        preset.name: preset
+        for preset in (
+            Preset(
+                "zh_bb_resolved",
+                "resolved ZH(->bb) for m_bb: ffbar->HZ, H->bb, Z->nunu, no pTHat cut (the two "
+                "b jets are separate AK4 jets)",
+                ("HiggsSM:ffbar2HZ = on", "25:onMode = off", "25:onIfMatch = 5 -5", *_Z_TO_NUNU),
+                0.0,
+            ),
+            Preset(
+                "ttbar_dilep",
+                "dileptonic ttbar (both W->lnu, l = e, mu, tau): a mu tau_h background",
+                (
+                    "Top:gg2ttbar = on",
+                    "Top:qqbar2ttbar = on",
+                    "24:onMode = off",
+                    "24:onIfAny = 11 13 15",
+                ),
+                0.0,
+            ),
+        )
+    }
+)
