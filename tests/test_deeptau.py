@@ -108,16 +108,16 @@ def test_vectorised_features_match_per_tau_reference(tau_samples) -> None:
     selection = tau_data.TauSelection()
     for path in tau_samples:
         events = load_events(path)
-        tau, cand = recipe.tau_candidates(events, selection(events.Tau))
+        cone = recipe.tau_candidates(events, selection(events.Tau))
         grids, high_level = _reference(events, selection)
-        assert len(tau) == len(high_level) > 0
-        raw = recipe.raw_grids(tau, cand)
+        assert len(cone) == len(high_level) > 0
+        raw = recipe.raw_grids(cone)
         assert list(raw) == list(recipe.grid_input_names())
         for name, (sums, occupied) in raw.items():
             expected = grids[name]
             np.testing.assert_allclose(sums, expected[:, :-1], rtol=1e-5, atol=1e-5, err_msg=name)
             np.testing.assert_array_equal(occupied[:, 0], expected[:, -1] > 0, err_msg=name)
-        variables = recipe.tau_variables(tau, cand)
+        variables = recipe.tau_variables(cone)
         assert list(variables) == list(recipe.TAU_FEATURES)
         np.testing.assert_array_equal(variables["tau_n_electrons"], high_level[:, 0])
         np.testing.assert_array_equal(variables["tau_n_muons"], high_level[:, 1])
