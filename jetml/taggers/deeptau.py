@@ -11,6 +11,7 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import ClassVar
@@ -48,6 +49,8 @@ class DeepTauTagger(ShippedTagger):
         card_file = self.shipped.model.path.parent / f"{self.name}.card.json"
         grid_file = json_field(card_file, "grid_config")
         self.grid_config = GridConfig.load(self.shipped.model.path.parent / grid_file)
+        grids = json.dumps(self.grid_config.to_dict(), sort_keys=True)
+        self.inputs_key = (*self.inputs_key, hashlib.sha256(grids.encode()).hexdigest())
         self.branches = required_branches()
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ the file the card describes.
 from __future__ import annotations
 
 import abc
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from jetml.errors import ConfigError
 from jetml.features import DataConfig
+from jetml.features.columns import columns_of
 from jetml.inference import OnnxModel
 from jetml.inference.card import CARD_SUFFIX, load_card
 from jetml.taggers.base import Tagger
@@ -52,6 +54,12 @@ class ShippedModel:
     """Name of the ONNX output holding the scores (``softmax``, ``regression``)."""
     output_labels: tuple[str, ...]
     selection: JetSelection
+
+
+def config_digest(config: DataConfig) -> str:
+    """sha256 of a data config's canonical preprocess.json content."""
+    text = json.dumps(config.to_preprocess_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def shipped_model_names() -> list[str]:
@@ -106,6 +114,13 @@ class ShippedTagger(Tagger):
     def __init__(self, name: str, folder: str | Path | None = None) -> None:
         self.shipped = load_shipped(name, folder)
         self.name = name
+        self.inputs_key: tuple[str, ...] = (
+            type(self).__module__,
+            type(self).__qualname__,
+            config_digest(self.shipped.config),
+        )
+        """Taggers with equal keys build equal inputs for equal jets (same recipe and data
+        config); within a chunk they share one build (:meth:`shared_model_inputs`)."""
 
     def select(self, jets: ak.Array) -> ak.Array:
         """The jets inside the training selection recorded in the model card."""
@@ -122,9 +137,18 @@ class ShippedTagger(Tagger):
             return {name: score(columns) for name, score in self.discriminants.items()}
         return {name: columns[name] for name in self.score_names}
 
+    def shared_model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
+        """:meth:`model_inputs`, built once per chunk for all taggers with the same
+        :attr:`inputs_key` and jets (e.g. the three DeepAK8 models) inside
+        :func:`jetml.features.columns.shared_columns`; built afresh otherwise."""
+        selected = np.ascontiguousarray(ak.to_numpy(ak.flatten(mask)), dtype=bool)
+        key = ("model_inputs", *self.inputs_key, selected.tobytes())
+        built = columns_of(events).memo(key, lambda: self.model_inputs(events, mask))
+        return dict(built)
+
     def model_output(self, events: ak.Array, mask: ak.Array) -> np.ndarray:
         """The model's output array for the selected jets, shape ``(n_jets, n_outputs)``."""
-        inputs = self.model_inputs(events, mask)
+        inputs = self.shared_model_inputs(events, mask)
         return self.shipped.model.run(inputs)[self.shipped.output]
 
     def evaluate(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
