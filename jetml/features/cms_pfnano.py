@@ -37,6 +37,7 @@ import numpy as np
 
 from jetml.errors import ConfigError, InputFileError
 from jetml.features.columns import ChunkColumns, columns_of
+from jetml.features.kernels import descending_within
 
 MIN_PUPPI_WEIGHT = 0.01
 """CMSSW ``min_puppi_wgt``: jet daughters with a smaller PUPPI weight are not fed."""
@@ -251,7 +252,7 @@ class _CandidateRows:
         pt = _flat(cols, "PFCands", "pt")[where]
         keep = _flat(cols, "PFCands", "puppiWeight")[where] >= MIN_PUPPI_WEIGHT
         # CMSSW sorts the fed daughters by unweighted pT, descending; ties keep the table order.
-        order = np.lexsort((-pt, links.jet))
+        order = descending_within(links.jet, pt, nan_first=False)
         self.order = order[keep[order]]
         self.cand = where[self.order]
         self.jet_of_row = links.jet[self.order]

@@ -110,3 +110,40 @@ def standardised_cells(
             out,
         )
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _descending_within(segment: np.ndarray, key: np.ndarray, out: np.ndarray) -> None:
+    start = 0
+    n = len(segment)
+    while start < n:
+        stop = start + 1
+        while stop < n and segment[stop] == segment[start]:
+            stop += 1
+        if stop - start == 1:
+            out[start] = start
+        else:
+            local = np.argsort(-key[start:stop], kind="mergesort")
+            for i in range(stop - start):
+                out[start + i] = start + local[i]
+        start = stop
+
+
+def descending_within(segment: np.ndarray, key: np.ndarray, *, nan_first: bool) -> np.ndarray:
+    """Permutation ordering rows by ``segment`` (ascending), then ``key`` descending, ties in
+    row order: ``np.lexsort((-key, segment))`` with NaN keys last, or with ``nan_first``
+    ``np.lexsort((-key, ~np.isnan(key), segment))`` (the order of awkward's stable descending
+    ``ak.argsort`` within lists). Rows already grouped by segment and free of NaN (the usual
+    case) are sorted segment by segment in numba, far faster than a global two-key sort;
+    anything else takes the lexsort."""
+    segment = np.asarray(segment)
+    key = np.asarray(key)
+    if len(segment) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if np.isnan(key).any() or bool(np.any(segment[1:] < segment[:-1])):
+        if nan_first:
+            return np.lexsort((-key, ~np.isnan(key), segment))
+        return np.lexsort((-key, segment))
+    out = np.empty(len(segment), dtype=np.int64)
+    _descending_within(np.ascontiguousarray(segment), np.ascontiguousarray(key), out)
+    return out
