@@ -23,6 +23,7 @@ from jetml.errors import ConfigError, ModelInputError
 from jetml.features.config import DataConfig, InputGroupConfig
 from jetml.features.expressions import check_expression, evaluate_expression, is_elementwise
 from jetml.features.jagged import Jagged, as_jagged
+from jetml.features.kernels import standardise_pad
 
 # Values at or above this magnitude count as infinite (CMSSW ``catch_infs``: |x| > 1e32 in
 # double precision; float32(1e32) is the smallest float32 above 1e32).
@@ -237,36 +238,29 @@ def build_group(
                 f"input group '{grp.name}': variable '{name}' has a different number of jets "
                 f"or candidates per jet than '{first}'"
             )
-        columns.append(preprocess_values(flat, grp.vars[name]))
+        columns.append(flat)
     assert counts is not None
-    return _pad_columns(columns, counts, grp, target)
-
-
-def _pad_columns(
-    columns: list[np.ndarray], counts: np.ndarray, grp: InputGroupConfig, target: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gather flat preprocessed columns into (n_jets, n_vars, target) with padding and mask."""
-    n_jets = len(counts)
-    n_vars = len(columns)
-    starts = np.zeros(n_jets, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    slot = np.arange(target, dtype=np.int64)
-    mask = slot[np.newaxis, :] < counts[:, np.newaxis]
-    if grp.pad_mode == "wrap":
-        filled = np.broadcast_to(counts[:, np.newaxis] > 0, (n_jets, target))
-        source_slot = slot[np.newaxis, :] % np.maximum(counts, 1)[:, np.newaxis]
-    else:
-        filled = mask
-        source_slot = np.broadcast_to(slot, (n_jets, target))
-    pads = np.array([grp.vars[v].pad_value for v in grp.var_names], dtype=np.float32)
-    out = np.empty((n_jets, n_vars, target), dtype=np.float32)
-    out[...] = pads[np.newaxis, :, np.newaxis]
-    if n_jets and counts.sum():
-        index = np.where(filled, starts[:, np.newaxis] + source_slot, 0)
-        content = np.stack(columns, axis=1)  # (n_candidates, n_vars)
-        gathered = content[index]  # (n_jets, target, n_vars)
-        np.copyto(out, gathered.transpose(0, 2, 1), where=filled[:, np.newaxis, :])
-    return out, mask.astype(np.float32)[:, np.newaxis, :]
+    content = np.empty((len(columns), int(counts.sum())), dtype=np.float32)
+    for row, flat in enumerate(columns):
+        content[row] = flat
+    infos = [grp.vars[v] for v in grp.var_names]
+    params = np.array(
+        [
+            [getattr(info, field) for info in infos]
+            for field in (
+                "replace_inf_value",
+                "center",
+                "scale",
+                "lower_bound",
+                "upper_bound",
+                "pad_value",
+            )
+        ],
+        dtype=np.float32,
+    )
+    return standardise_pad(
+        content, counts, params, target, wrap=grp.pad_mode == "wrap", threshold=_INF_THRESHOLD
+    )
 
 
 def group_lengths(

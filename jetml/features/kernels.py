@@ -147,3 +147,68 @@ def descending_within(segment: np.ndarray, key: np.ndarray, *, nan_first: bool) 
     out = np.empty(len(segment), dtype=np.int64)
     _descending_within(np.ascontiguousarray(segment), np.ascontiguousarray(key), out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pad(
+    content: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    pad: np.ndarray,
+    wrap: bool,
+    out: np.ndarray,
+    mask: np.ndarray,
+) -> None:
+    n_vars, target = out.shape[1], out.shape[2]
+    for jet in range(len(counts)):
+        n = counts[jet]
+        start = starts[jet]
+        filled = target if (wrap and n > 0) else min(n, target)
+        for slot in range(target):
+            mask[jet, 0, slot] = 1.0 if slot < n else 0.0
+        for var in range(n_vars):
+            row = content[var]
+            if wrap and n > 0:
+                for slot in range(filled):
+                    out[jet, var, slot] = row[start + slot % n]
+            else:
+                for slot in range(filled):
+                    out[jet, var, slot] = row[start + slot]
+            for slot in range(filled, target):
+                out[jet, var, slot] = pad[var]
+
+
+def standardise_pad(
+    content: np.ndarray,
+    counts: np.ndarray,
+    params: np.ndarray,
+    target: int,
+    *,
+    wrap: bool,
+    threshold: np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 ``(n_jets, n_vars, target)`` inputs and ``(n_jets, 1, target)`` mask.
+
+    ``content`` is ``(n_vars, n_candidates)`` float32, the jets' candidates back to back
+    (``counts`` per jet), standardised here in place; ``params`` is float32 ``(6, n_vars)``:
+    replacement of non-finite and ``|x| >= threshold`` values, center, scale, lower and upper
+    clip bound, pad value. Each value becomes ``clip((x' - center) * scale, lower, upper)`` in
+    float32 (numpy, all variables at once: the sequence of
+    :func:`jetml.features.builder.preprocess_values`); one numba pass then places the
+    candidates into their slots. Slots past a jet's candidates repeat them (``wrap``; a jet
+    without any gets the pad value) or hold the pad value.
+    """
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    replace, center, scale, lower, upper = (p[:, np.newaxis] for p in params[:5])
+    bad = ~np.isfinite(content)
+    bad |= np.abs(content) >= threshold
+    np.copyto(content, np.broadcast_to(replace, content.shape), where=bad)
+    content -= center
+    content *= scale
+    np.clip(content, lower, upper, out=content)
+    out = np.empty((len(counts), content.shape[0], target), dtype=np.float32)
+    mask = np.empty((len(counts), 1, target), dtype=np.float32)
+    _pad(content, starts, counts, np.ascontiguousarray(params[5]), wrap, out, mask)
+    return out, mask
