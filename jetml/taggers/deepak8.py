@@ -22,7 +22,9 @@ import numpy as np
 
 from jetml.errors import ConfigError
 from jetml.features import build_inputs, check_expression
-from jetml.features.cms_pfnano import CMS_VARIABLES, cms_jet_variables, required_branches
+from jetml.features.cms_pfnano import CMS_VARIABLES, cms_jet_columns, required_branches
+from jetml.features.jagged import Jagged
+from jetml.features.jets import SelectedJets
 from jetml.taggers.particlenet import Discriminant
 from jetml.taggers.shipped import ShippedTagger
 from jetml.taggers.truth import ResonanceTruth
@@ -99,12 +101,15 @@ class DeepAK8Tagger(ResonanceTruth, ShippedTagger):
         return tuple(sorted(seen & set(CMS_VARIABLES)))
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        variables = cms_jet_variables(events, self.catalogue_variables, mask, self.collection)
-        jets = events[self.collection][mask]
-        pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
-        energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
-        variables["jet_pt_log"] = ak.Array(np.log(pt).astype(np.float32))
-        variables["jet_e_log"] = ak.Array(np.log(energy).astype(np.float32))
+        jets = SelectedJets(events, self.collection, mask)
+        counts, values = cms_jet_columns(
+            jets.columns, self.catalogue_variables, jets.selected, self.collection
+        )
+        variables: dict[str, Jagged | np.ndarray] = {
+            name: Jagged(counts[name], column) for name, column in values.items()
+        }
+        variables["jet_pt_log"] = np.log(jets.field("pt", np.float64)).astype(np.float32)
+        variables["jet_e_log"] = np.log(jets.energy().astype(np.float64)).astype(np.float32)
         return build_inputs(self.shipped.config, variables)
 
 
