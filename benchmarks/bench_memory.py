@@ -75,17 +75,17 @@ def _report(label: str, output: dict[str, Any], wall: float) -> None:
     for record in records:
         workers.setdefault(record[1], []).append(record)
     for pid, rows in workers.items():
-        k = max(1, len(rows) // 10)
-        first = sum(r[6] for r in rows[:k]) / k / 1024
-        last = sum(r[6] for r in rows[-k:]) / k / 1024
         seen = sum(r[5] for r in rows)
-        between = seen - (sum(r[5] for r in rows[:k]) + sum(r[5] for r in rows[-k:])) / 2
-        growth = (last - first) / max(between, 1) * 1e4
+        marks = sorted({max(1, round(len(rows) * f)) for f in (0.1, 0.25, 0.5, 0.75, 1.0)})
+        after = ", ".join(f"{m}: {rows[m - 1][6] / 1024:.0f}" for m in marks)
+        # growth once warmed up (open-file cache, ONNX Runtime arenas): quarter to end
+        quarter = max(1, len(rows) // 4)
+        events_between = sum(r[5] for r in rows[quarter:])
+        growth = (rows[-1][6] - rows[quarter - 1][6]) / 1024 / max(events_between, 1) * 1e4
         print(
             f"  worker {pid}: {len(rows)} chunks, {seen} events; peak RSS "
-            f"{max(r[7] for r in rows) / 1024:.0f} MiB; RSS after its first {k} chunk(s) "
-            f"{first:.0f} MiB, after its last {k} {last:.0f} MiB "
-            f"({growth:+.2f} MiB per 10k events)"
+            f"{max(r[7] for r in rows) / 1024:.0f} MiB; RSS (MiB) after chunk {after}; "
+            f"{growth:+.2f} MiB per 10k events from chunk {quarter} to the end"
         )
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  driver process peak RSS so far {driver:.0f} MiB")

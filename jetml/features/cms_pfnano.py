@@ -188,11 +188,18 @@ def required_branches(var_names: Iterable[str], collection: str = "FatJet") -> t
     return tuple(dict.fromkeys(branches))
 
 
-def _flat(cols: ChunkColumns, collection: str, field: str, dtype=np.float64) -> np.ndarray:
-    """Flat ``collection_field`` as ``dtype``; InputFileError names a missing branch."""
+def _flat(
+    cols: ChunkColumns,
+    collection: str,
+    field: str,
+    dtype=np.float64,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Flat ``collection_field`` (its ``rows``) as ``dtype``; InputFileError names a missing
+    branch."""
     if not cols.has(collection, field):
         raise InputFileError(f"CMS PFNano inputs: branch {collection}_{field} not in the events")
-    return cols.field(collection, field, dtype)
+    return cols.field(collection, field, dtype, rows)
 
 
 class _Links:
@@ -218,7 +225,8 @@ class _Links:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Flat positions in ``target`` of each row's ``index_field``, and a validity mask."""
         index = _flat(cols, self.table, index_field, np.int64)
-        _flat(cols, target, "eta")  # the target must exist (named in the error otherwise)
+        if not cols.has(target, "eta"):
+            raise InputFileError(f"CMS PFNano inputs: branch {target}_eta not in the events")
         target_counts = cols.counts(target)
         valid = (index >= 0) & (index < target_counts[self.event])
         if not allow_missing and not valid.all():
@@ -238,7 +246,7 @@ def _delta_phi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _jet_values(cols: ChunkColumns, collection: str, field: str, rows: np.ndarray) -> np.ndarray:
-    return _flat(cols, collection, field)[rows]
+    return _flat(cols, collection, field, rows=rows)
 
 
 class _CandidateRows:
@@ -249,8 +257,8 @@ class _CandidateRows:
         cand_table, _ = _link_tables(collection)
         links = _Links(cols, cand_table, collection, jet_counts)
         where, _ = links.gather(cols, "PFCands", "pFCandsIdx")
-        pt = _flat(cols, "PFCands", "pt")[where]
-        keep = _flat(cols, "PFCands", "puppiWeight")[where] >= MIN_PUPPI_WEIGHT
+        pt = _flat(cols, "PFCands", "pt", rows=where)
+        keep = _flat(cols, "PFCands", "puppiWeight", rows=where) >= MIN_PUPPI_WEIGHT
         # CMSSW sorts the fed daughters by unweighted pT, descending; ties keep the table order.
         order = descending_within(links.jet, pt, nan_first=False)
         self.order = order[keep[order]]
@@ -269,21 +277,21 @@ def _candidate_columns(
     )
     order = rows.order
 
-    def c(field: str) -> np.ndarray:
-        def compute() -> np.ndarray:
-            dtype = np.int64 if field in ("charge", "pdgId") else np.float64
-            return _flat(cols, "PFCands", field, dtype)[rows.cand]
+    cache: dict[str, np.ndarray] = {}  # per call: float64 copies are not kept for the chunk
 
-        return cols.memo(("cms_pfnano.cand", collection, field), compute)
+    def c(field: str) -> np.ndarray:
+        if field not in cache:
+            dtype = np.int64 if field in ("charge", "pdgId") else np.float64
+            cache[field] = _flat(cols, "PFCands", field, dtype, rows.cand)
+        return cache[field]
 
     def link(field: str) -> np.ndarray:
-        return _flat(cols, cand_table, field)[order]
+        return _flat(cols, cand_table, field, rows=order)
 
     def jet(field: str) -> np.ndarray:
-        return cols.memo(
-            ("cms_pfnano.cand_jet", collection, field),
-            lambda: _jet_values(cols, collection, field, rows.jet_of_row),
-        )
+        if f"jet_{field}" not in cache:
+            cache[f"jet_{field}"] = _jet_values(cols, collection, field, rows.jet_of_row)
+        return cache[f"jet_{field}"]
 
     def has_track() -> np.ndarray:
         # PFNano writes trkChi2 = -1 exactly when the packed candidate has no track details.
@@ -400,7 +408,7 @@ def _sv_eta(cols: ChunkColumns, collection: str, links: _Links) -> np.ndarray:
         *(_flat(cols, sv_table, f) for f in ("pt", "mass", "enration", "phirel", "deltaR")),
         jet_radius=JET_RADIUS[collection],
     )
-    return np.where(in_nano, _flat(cols, "SV", "eta")[where], rebuilt)
+    return np.where(in_nano, _flat(cols, "SV", "eta", rows=where), rebuilt)
 
 
 class _SvRows:
@@ -422,7 +430,7 @@ def _sv_columns(
     order, jet_of_row = rows.order, rows.jet_of_row
 
     def link(field: str) -> np.ndarray:
-        return _flat(cols, sv_table, field)[order]
+        return _flat(cols, sv_table, field, rows=order)
 
     def eta() -> np.ndarray:
         return cols.memo(
@@ -494,7 +502,8 @@ def cms_jet_columns(
     {name: flat float32 values})`` (names of one table share one counts array)."""
     names = _check_names(var_names)
     cols = columns_of(events)
-    _flat(cols, collection, "pt")
+    if not cols.has(collection, "pt"):
+        raise InputFileError(f"CMS PFNano inputs: branch {collection}_pt not in the events")
     jet_counts = cols.counts(collection)
     n_jets = int(jet_counts.sum())
     selected = flat_jet_mask(mask, n_jets, collection)

@@ -45,6 +45,7 @@ class ChunkColumns:
         self._flat: dict[tuple[str, str], np.ndarray] = {}
         self._memo: dict[Any, Any] = {}
         self._fields: dict[str, frozenset[str]] = {}
+        self._latest: dict[str, tuple[Any, Any]] = {}
 
     # ------------------------------------------------------------------ raw branches
     def has(self, collection: str, field: str) -> bool:
@@ -106,14 +107,19 @@ class ChunkColumns:
         array = self.events[collection][field]
         return np.asarray(ak.to_numpy(ak.flatten(array, axis=1)))
 
-    def field(self, collection: str, field: str, dtype: Any = np.float64) -> np.ndarray:
-        """:meth:`flat` converted to ``dtype`` (memoised: each conversion is done once)."""
+    def field(
+        self,
+        collection: str,
+        field: str,
+        dtype: Any = np.float64,
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """:meth:`flat` (its ``rows`` only, when given) as ``dtype``; converted on every call,
+        after the selection, so no full-size converted copy stays in memory."""
         values = self.flat(collection, field)
-        if values.dtype == dtype:
-            return values
-        return self.memo(
-            ("astype", collection, field, np.dtype(dtype).str), lambda: values.astype(dtype)
-        )
+        if rows is not None:
+            values = values[rows]
+        return values if values.dtype == dtype else values.astype(dtype)
 
     # ------------------------------------------------------------------ derived tables
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
@@ -121,6 +127,16 @@ class ChunkColumns:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    def latest(self, slot: str, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()`` unless the value last stored in ``slot`` was for ``key``; only that
+        one value is kept per slot (for large per-chunk results such as model inputs)."""
+        stored = self._latest.get(slot)
+        if stored is None or stored[0] != key:
+            self._latest.pop(slot, None)  # free the old value before computing the new one
+            stored = (key, compute())
+            self._latest[slot] = stored
+        return stored[1]
 
 
 def columns_of(events: Any) -> ChunkColumns:

@@ -138,12 +138,16 @@ class ShippedTagger(Tagger):
         return {name: columns[name] for name in self.score_names}
 
     def shared_model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        """:meth:`model_inputs`, built once per chunk for all taggers with the same
+        """:meth:`model_inputs`, built once for consecutive taggers with the same
         :attr:`inputs_key` and jets (e.g. the three DeepAK8 models) inside
-        :func:`jetml.features.columns.shared_columns`; built afresh otherwise."""
+        :func:`jetml.features.columns.shared_columns`; built afresh otherwise. Only the latest
+        build is kept, so a chunk never holds more than one set of inputs besides the one
+        being built."""
         selected = np.ascontiguousarray(ak.to_numpy(ak.flatten(mask)), dtype=bool)
-        key = ("model_inputs", *self.inputs_key, selected.tobytes())
-        built = columns_of(events).memo(key, lambda: self.model_inputs(events, mask))
+        key = (*self.inputs_key, selected.tobytes())
+        built = columns_of(events).latest(
+            "model_inputs", key, lambda: self.model_inputs(events, mask)
+        )
         return dict(built)
 
     def model_output(self, events: ak.Array, mask: ak.Array) -> np.ndarray:
