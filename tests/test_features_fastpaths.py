@@ -186,3 +186,24 @@ def test_shared_scope_builds_candidate_tables_once(pfnano_events, monkeypatch) -
         )
         assert _same_bits(second[1][name], ak.to_numpy(ak.flatten(fresh[name])))
         assert np.array_equal(second[0][name], ak.to_numpy(ak.num(fresh[name])))
+
+
+@pytest.mark.parametrize("special", [None, "nan", "negative zero"])
+def test_segment_max_and_argmax_equal_awkward(special) -> None:
+    from jetml.features.kernels import segment_argmax, segment_max
+
+    rng = np.random.default_rng(5)
+    counts = np.concatenate([[0, 1, 3], rng.integers(0, 9, 200), [0]])
+    values = rng.integers(-3, 4, int(counts.sum())).astype(np.float64)  # ties
+    if special == "nan":
+        values[rng.random(len(values)) < 0.2] = np.nan
+        values[3:4] = np.nan  # a jet of NaN only (the one-candidate jet)
+    if special == "negative zero":
+        values[values == 0] = np.where(rng.random(int((values == 0).sum())) < 0.5, -0.0, 0.0)
+    jagged = ak.unflatten(values, counts)
+    expected_max = ak.to_numpy(ak.fill_none(ak.max(jagged, axis=1), 7.0))
+    assert _same_bits(segment_max(values, counts, 7.0), expected_max)
+    local = ak.to_numpy(ak.fill_none(ak.argmax(jagged, axis=1), -1))
+    starts = np.cumsum(counts) - counts
+    expected_arg = np.where(local >= 0, starts + local, -1)
+    assert np.array_equal(segment_argmax(values, counts), expected_arg)

@@ -44,6 +44,13 @@ def segment_max(values: np.ndarray, counts: np.ndarray, empty: float) -> np.ndar
     """``ak.max(jagged, axis=1)`` with ``empty`` for jets without values (NaN never wins;
     a jet of NaN only gets -inf, as in awkward)."""
     counts = _check(values, counts, "segment_max")
+    filled = counts > 0
+    if not (np.isnan(values).any() or (np.signbit(values) & (values == 0)).any()):
+        # without NaN or -0.0 every maximum is one value, whatever order numpy compares in
+        out = np.full(len(counts), empty, dtype=values.dtype)
+        if filled.any():
+            out[filled] = np.maximum.reduceat(values, _offsets(counts)[filled])
+        return out
     maxima = ak.max(Jagged(counts, values).to_awkward(), axis=1)
     return ak.to_numpy(ak.fill_none(maxima, empty)).astype(values.dtype, copy=False)
 
@@ -51,9 +58,28 @@ def segment_max(values: np.ndarray, counts: np.ndarray, empty: float) -> np.ndar
 def segment_argmax(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Flat position of each jet's ``ak.argmax`` (the first maximum), -1 for empty jets."""
     counts = _check(values, counts, "segment_argmax")
+    starts = _offsets(counts)
+    if not np.isnan(values).any():
+        out = np.full(len(counts), -1, dtype=np.int64)
+        filled = counts > 0
+        if filled.any():
+            maxima = np.maximum.reduceat(values, starts[filled])
+            segment = np.repeat(np.arange(len(counts)), counts)
+            at_max = values == np.repeat(_spread(maxima, filled), counts)
+            hits = np.flatnonzero(at_max)
+            first_segment, first_hit = np.unique(segment[hits], return_index=True)
+            out[first_segment] = hits[first_hit]
+        return out
     local = ak.argmax(Jagged(counts, values).to_awkward(), axis=1)
     local = ak.to_numpy(ak.fill_none(local, -1)).astype(np.int64)
-    return np.where(local >= 0, _offsets(counts) + local, -1)
+    return np.where(local >= 0, starts + local, -1)
+
+
+def _spread(values: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """``values`` of the filled segments placed into an array over all segments."""
+    out = np.zeros(len(filled), dtype=values.dtype)
+    out[filled] = values
+    return out
 
 
 def descending_within(segment: np.ndarray, key: np.ndarray, *, nan_first: bool) -> np.ndarray:
@@ -66,6 +92,13 @@ def descending_within(segment: np.ndarray, key: np.ndarray, *, nan_first: bool) 
     key = np.asarray(key)
     if len(segment) == 0:
         return np.zeros(0, dtype=np.int64)
+    same = segment[1:] == segment[:-1]
+    if (
+        not np.isnan(key).any()
+        and bool(np.all(segment[1:] >= segment[:-1]))
+        and bool(np.all(key[1:][same] <= key[:-1][same]))
+    ):
+        return np.arange(len(segment))  # already in order (e.g. jetml's own samples)
     order = np.argsort(-key, kind="stable")  # NaN last
     if nan_first:
         nan = np.isnan(key[order])
@@ -155,5 +188,5 @@ def standardise_pad(
     index = np.where(filled, _offsets(counts)[:, np.newaxis] + source, n_cands)
     out = np.empty((len(counts), n_vars, target), dtype=np.float32)
     for var in range(n_vars):
-        np.take(extended[var], index, out=out[:, var, :], mode="clip")
+        out[:, var, :] = extended[var][index]
     return out, mask.astype(np.float32)[:, np.newaxis, :]
