@@ -36,6 +36,9 @@ def test_segment_sums_equal_awkward_sum(dtype) -> None:
     assert pairwise != expected[long]
     with pytest.raises(ValueError, match="add up"):
         segment_sums(values[:-1], counts)
+    flags = (values > 3).astype(dtype)  # whole numbers: the exact reduceat path
+    expected = ak.to_numpy(ak.sum(ak.unflatten(flags, counts), axis=1))
+    assert _same_bits(segment_sums(flags, counts), expected)
 
 
 @pytest.mark.parametrize("nan_first", [True, False])

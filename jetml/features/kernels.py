@@ -35,8 +35,20 @@ def _check(values: np.ndarray, counts: np.ndarray, what: str) -> np.ndarray:
 def segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Sum of each run of ``counts[i]`` consecutive ``values``: ``ak.sum(jagged, axis=1)``,
     accumulated value after value in the values' dtype (numpy's ``add.reduceat`` sums
-    pairwise and rounds differently)."""
+    pairwise and rounds differently, except for whole numbers whose sums stay exact, e.g.
+    counts of flags, which take that faster path)."""
     counts = _check(values, counts, "segment_sums")
+    if values.dtype.kind == "f":  # whole numbers whose every partial sum is exact
+        limit = 2.0 ** (np.finfo(values.dtype).nmant + 1)
+        whole = bool(np.all(values == np.trunc(values))) and float(np.abs(values).sum()) < limit
+    else:
+        whole = values.dtype.kind in "iub"
+    if whole:
+        out = np.zeros(len(counts), dtype=np.sum(values[:0]).dtype)
+        filled = counts > 0
+        if filled.any():
+            out[filled] = np.add.reduceat(values, _offsets(counts)[filled])
+        return out
     return ak.to_numpy(ak.sum(Jagged(counts, values).to_awkward(), axis=1))
 
 
