@@ -100,7 +100,11 @@ class _VariableView(Mapping[str, Any]):
             jagged = as_jagged(value)
             if jagged is None:
                 return None
-            if counts is not None and not np.array_equal(counts, jagged.counts):
+            if (
+                counts is not None
+                and counts is not jagged.counts
+                and not np.array_equal(counts, jagged.counts)
+            ):
                 return None
             counts = jagged.counts
             operands[needed] = jagged
@@ -233,7 +237,7 @@ def build_group(
         var_counts, flat = _flat_column(view[name], name, grp.name)
         if counts is None:
             counts = var_counts
-        elif len(var_counts) != len(counts) or not np.array_equal(var_counts, counts):
+        elif var_counts is not counts and not np.array_equal(var_counts, counts):
             raise ModelInputError(
                 f"input group '{grp.name}': variable '{name}' has a different number of jets "
                 f"or candidates per jet than '{first}'"

@@ -46,6 +46,7 @@ class ChunkColumns:
         self._memo: dict[Any, Any] = {}
         self._fields: dict[str, frozenset[str]] = {}
         self._latest: dict[str, tuple[Any, Any]] = {}
+        self._layouts: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ raw branches
     def has(self, collection: str, field: str) -> bool:
@@ -63,7 +64,13 @@ class ChunkColumns:
 
     def _collection_layout(self, collection: str) -> Any:
         """The collection's ``ListOffsetArray`` of records when the layout is the plain one
-        NanoEvents (and ``ak.zip`` of jagged collections) produce; None otherwise."""
+        NanoEvents (and ``ak.zip`` of jagged collections) produce; None otherwise. Looked up
+        once per collection (fields added to the events later do not change its buffers)."""
+        if collection not in self._layouts:
+            self._layouts[collection] = self._find_layout(collection)
+        return self._layouts[collection]
+
+    def _find_layout(self, collection: str) -> Any:
         layout = self.events.layout if isinstance(self.events, ak.Array) else None
         if not isinstance(layout, ak.contents.RecordArray) or collection not in layout.fields:
             return None
