@@ -36,6 +36,11 @@ def test_segment_sums_equal_awkward_sum(dtype) -> None:
     assert pairwise != expected[long]
     with pytest.raises(ValueError, match="add up"):
         segment_sums(values[:-1], counts)
+    short = counts.copy()
+    short[2] = 300  # every segment short enough for the step-by-step path
+    short_values = rng.exponential(3.0, int(short.sum())).astype(dtype)
+    expected_short = ak.to_numpy(ak.sum(ak.unflatten(short_values, short), axis=1))
+    assert _same_bits(segment_sums(short_values, short), expected_short)
     flags = (values > 3).astype(dtype)  # whole numbers: the exact reduceat path
     expected = ak.to_numpy(ak.sum(ak.unflatten(flags, counts), axis=1))
     assert _same_bits(segment_sums(flags, counts), expected)

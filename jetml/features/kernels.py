@@ -34,9 +34,9 @@ def _check(values: np.ndarray, counts: np.ndarray, what: str) -> np.ndarray:
 
 def segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Sum of each run of ``counts[i]`` consecutive ``values``: ``ak.sum(jagged, axis=1)``,
-    accumulated value after value in the values' dtype (numpy's ``add.reduceat`` sums
-    pairwise and rounds differently, except for whole numbers whose sums stay exact, e.g.
-    counts of flags, which take that faster path)."""
+    accumulated value after value in the values' dtype. numpy's ``add.reduceat`` sums
+    pairwise and rounds differently, so it is used only for whole numbers whose sums stay
+    exact (e.g. counts of flags); other values are added step by step across segments."""
     counts = _check(values, counts, "segment_sums")
     if values.dtype.kind == "f":  # whole numbers whose every partial sum is exact
         limit = 2.0 ** (np.finfo(values.dtype).nmant + 1)
@@ -49,7 +49,30 @@ def segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if filled.any():
             out[filled] = np.add.reduceat(values, _offsets(counts)[filled])
         return out
+    longest = int(counts.max(initial=0))
+    if longest <= _MAX_STEPS:
+        return _stepwise_sums(values, counts, longest)
     return ak.to_numpy(ak.sum(Jagged(counts, values).to_awkward(), axis=1))
+
+
+_MAX_STEPS = 512
+"""Longest segment :func:`segment_sums` adds up step by step (longer ones go to awkward)."""
+
+
+def _stepwise_sums(values: np.ndarray, counts: np.ndarray, longest: int) -> np.ndarray:
+    """Sequential sums of all segments at once: step ``k`` adds every segment's ``k``-th value
+    to its running total (one vectorised add per step, in the values' dtype), which is the
+    value-after-value order of ``ak.sum`` for each segment."""
+    order = np.argsort(-counts, kind="stable")  # longest first: active segments are a prefix
+    ranked_counts, ranked_starts = counts[order], _offsets(counts)[order]
+    totals = np.zeros(len(counts), dtype=values.dtype)
+    active = np.searchsorted(-ranked_counts, -np.arange(longest), side="left")
+    for step in range(longest):
+        n = active[step]
+        totals[:n] += values[ranked_starts[:n] + step]
+    out = np.empty_like(totals)
+    out[order] = totals
+    return out
 
 
 def segment_max(values: np.ndarray, counts: np.ndarray, empty: float) -> np.ndarray:
