@@ -206,9 +206,9 @@ def standardise_pad(
     extended = np.empty((n_vars, n_cands + 1), dtype=np.float32)
     body = extended[:, :n_cands]
     body[...] = content
-    bad = ~np.isfinite(body)
-    bad |= np.abs(body) >= threshold
-    np.copyto(body, np.broadcast_to(replace, body.shape), where=bad)
+    good = np.abs(body) < threshold  # False for NaN, ±inf and |x| >= threshold
+    if not good.all():
+        np.copyto(body, np.broadcast_to(replace, body.shape), where=~good)
     body -= center
     body *= scale
     np.clip(body, lower, upper, out=body)
