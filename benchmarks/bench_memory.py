@@ -82,10 +82,14 @@ def _report(label: str, output: dict[str, Any], wall: float) -> None:
         quarter = max(1, len(rows) // 4)
         events_between = sum(r[5] for r in rows[quarter:])
         growth = (rows[-1][6] - rows[quarter - 1][6]) / 1024 / max(events_between, 1) * 1e4
+        trend = (
+            f"; {growth:+.2f} MiB per 10k events from chunk {quarter} to the end"
+            if len(rows) >= 20  # fewer chunks are all warm-up
+            else ""
+        )
         print(
             f"  worker {pid}: {len(rows)} chunks, {seen} events; peak RSS "
-            f"{max(r[7] for r in rows) / 1024:.0f} MiB; RSS (MiB) after chunk {after}; "
-            f"{growth:+.2f} MiB per 10k events from chunk {quarter} to the end"
+            f"{max(r[7] for r in rows) / 1024:.0f} MiB; RSS (MiB) after chunk {after}{trend}"
         )
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  driver process peak RSS so far {driver:.0f} MiB")

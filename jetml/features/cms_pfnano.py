@@ -37,6 +37,7 @@ import numpy as np
 
 from jetml.errors import ConfigError, InputFileError
 from jetml.features.columns import ChunkColumns, columns_of
+from jetml.features.jagged import Jagged
 from jetml.features.kernels import descending_within
 
 MIN_PUPPI_WEIGHT = 0.01
@@ -461,15 +462,6 @@ def _sv_columns(
     return columns, jet_of_row
 
 
-def jagged(values: np.ndarray, counts: np.ndarray) -> ak.Array:
-    """``ak.unflatten(values, counts)`` built straight from the buffers (no per-call checks;
-    ``counts`` must sum to ``len(values)``)."""
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    layout = ak.contents.ListOffsetArray(ak.index.Index64(offsets), ak.contents.NumpyArray(values))
-    return ak.Array(layout)
-
-
 def cms_jet_variables(
     events: ak.Array | ChunkColumns,
     var_names: Iterable[str],
@@ -489,7 +481,7 @@ def cms_jet_variables(
     once per chunk for all callers.
     """
     counts, values = cms_jet_columns(events, var_names, mask, collection)
-    return {name: jagged(column, counts[name]) for name, column in values.items()}
+    return {name: Jagged(counts[name], column).to_awkward() for name, column in values.items()}
 
 
 def cms_jet_columns(
