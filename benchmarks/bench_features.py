@@ -18,7 +18,8 @@ each, one chunk per sample as in ``make demo``):
 
 With ``--demo`` it also runs the demo's processing (futures executor, ``--workers`` workers,
 chunks of 250 events, samples already cached, so no generation) for both sides, interleaved,
-and prints events/s and the chunk-time split (read / build / ORT / fill).
+and prints events/s and the chunk-time split (read / build / ORT / fill). Both sides read the
+same files: the demo samples of this tree (``--files`` to choose others).
 
 Targets (issue 14): build <= 25 µs per AK8 jet, <= 10 µs per AK4 jet, <= 60 µs per τ; build
 <= 0.5 x ORT for every shipped tagger except b-regression; demo events/s >= 2x before.
@@ -63,7 +64,6 @@ def _child(args: argparse.Namespace) -> None:
 
     import jetml
     from jetml.nanoaod import load_events
-    from jetml.processor.demo import demo_fileset
     from jetml.processor.processor import _processor_branches, _read_branches
     from jetml.taggers.registry import resolve_taggers
 
@@ -73,8 +73,7 @@ def _child(args: argparse.Namespace) -> None:
     except ImportError:  # before issue 14: nothing is shared
         from contextlib import nullcontext as shared_columns
 
-    files = [paths[0] for paths in demo_fileset().values()]
-    chunks = [load_events(f, entry_start=0, entry_stop=args.events) for f in files]
+    chunks = [load_events(f, entry_start=0, entry_stop=args.events) for f in args.files.split(",")]
     taggers = resolve_taggers("all")
     masks: dict[str, list] = {}
     for tagger in taggers:
@@ -122,12 +121,16 @@ def _child(args: argparse.Namespace) -> None:
 
 def _demo_child(args: argparse.Namespace) -> None:
     _use_tree(args.src)
-    from jetml.processor.demo import run_demo
+    from jetml.processor import RunOptions, run_processor
+    from jetml.processor.demo import DEMO_CHUNKSIZE
     from jetml.taggers.registry import resolve_taggers
 
     started = time.perf_counter()
-    demo = run_demo(resolve_taggers("all"), workers=args.workers, progress=False)
-    run = demo.run
+    fileset = {f"sample{i}": [path] for i, path in enumerate(args.files.split(","))}
+    options = RunOptions(
+        executor="futures", workers=args.workers, chunksize=DEMO_CHUNKSIZE, progress=False
+    )
+    run = run_processor(fileset, resolve_taggers("all"), options)
     timing = run.output["timing"]
     split = {key: sum(t[key] for t in timing.values()) for key in ("read_s", "build_s", "ort_s")}
     split["fill_s"] = sum(t["fill_s"] for t in timing.values())
@@ -162,7 +165,7 @@ def _extract(revision: str, folder: Path) -> Path:
 def _run_child(kind: str, src: Path | None, out: Path, args: argparse.Namespace, **extra) -> dict:
     command = [sys.executable, __file__, f"--{kind}", "--out", str(out)]
     command += ["--events", str(args.events), "--repeat", str(args.repeat)]
-    command += ["--workers", str(args.workers)]
+    command += ["--workers", str(args.workers), "--files", args.files]
     if src is not None:
         command += ["--src", str(src)]
     for key, value in extra.items():
@@ -172,18 +175,17 @@ def _run_child(kind: str, src: Path | None, out: Path, args: argparse.Namespace,
     return json.loads(out.read_text())
 
 
-def _multiplicities(events_per_file: int) -> dict[str, float]:
+def _multiplicities(files: list[str], events_per_file: int) -> dict[str, float]:
     """Mean fed candidates per selected AK8 / AK4 jet and cone candidates per τ (this tree)."""
     import awkward as ak
 
     from jetml.features.cms_pfnano import cms_jet_columns
     from jetml.features.deeptau import tau_candidates
     from jetml.nanoaod import load_events
-    from jetml.processor.demo import demo_fileset
 
     sums = {"AK8": [0, 0], "AK4": [0, 0], "tau": [0, 0]}
-    for paths in demo_fileset().values():
-        events = load_events(paths[0], entry_start=0, entry_stop=events_per_file)
+    for path in files:
+        events = load_events(path, entry_start=0, entry_stop=events_per_file)
         for key, collection, pt_min in (("AK8", "FatJet", 300.0), ("AK4", "Jet", 20.0)):
             jets = events[collection]
             mask = (jets.pt >= pt_min) & (abs(jets.eta) < 2.4)
@@ -227,6 +229,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="futures workers of the demo")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demo-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--files", help="comma-separated sample files (default: the demo's)")
     parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--dump", help=argparse.SUPPRESS)
@@ -238,7 +241,9 @@ def main() -> None:
 
     from jetml.processor.demo import demo_fileset
 
-    demo_fileset()  # generate (once, cached) before anything is timed
+    # the demo samples of this tree (generated once into the cache if missing), used by both
+    # sides so that before and after see the same events
+    args.files = args.files or ",".join(paths[0] for paths in demo_fileset().values())
     print(f"load average at start: {_load()} ({os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -254,7 +259,7 @@ def main() -> None:
                     for key in ("build_s", "ort_s", "shared_s"):
                         kept[name][key] = min(kept[name][key], row[key])
         differ = _compare(folder / "before.npz", folder / "after.npz")
-        mult = _multiplicities(args.events)
+        mult = _multiplicities(args.files.split(","), args.events)
         print(
             f"\ndemo chunks: 4 x {args.events} events; mean fed candidates per AK8 jet "
             f"{mult['AK8']:.0f}, per AK4 jet {mult['AK4']:.0f}; cone candidates per τ "
