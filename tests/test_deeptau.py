@@ -111,16 +111,16 @@ def test_vectorised_features_match_per_tau_reference(tau_samples) -> None:
     selection = deeptau_data.TauSelection()
     for path in tau_samples:
         events = load_events(path)
-        tau, cand = recipe.tau_candidates(events, selection(events.Tau))
+        cone = recipe.tau_candidates(events, selection(events.Tau))
         grids, high_level = _reference(events, selection)
-        assert len(tau) == len(high_level) > 0
-        raw = recipe.raw_grids(tau, cand)
+        assert len(cone) == len(high_level) > 0
+        raw = recipe.raw_grids(cone)
         assert list(raw) == list(recipe.grid_input_names())
         for name, (sums, occupied) in raw.items():
             expected = grids[name]
             np.testing.assert_allclose(sums, expected[:, :-1], rtol=1e-5, atol=1e-5, err_msg=name)
             np.testing.assert_array_equal(occupied[:, 0], expected[:, -1] > 0, err_msg=name)
-        variables = recipe.tau_variables(tau, cand)
+        variables = recipe.tau_variables(cone)
         assert list(variables) == list(recipe.TAU_FEATURES)
         np.testing.assert_array_equal(variables["tau_n_electrons"], high_level[:, 0])
         np.testing.assert_array_equal(variables["tau_n_muons"], high_level[:, 1])
@@ -266,3 +266,44 @@ def test_shipped_deeptau_tagger_matches_raw_onnx(tau_samples) -> None:
     scores = tagger.evaluate(events, mask)
     for background in ("e", "mu", "jet"):
         np.testing.assert_allclose(scores[f"VS{background}"], expected[background], rtol=2e-6)
+
+
+def _awkward_cone(events, mask):
+    """The per-event cartesian product this recipe used before issue 14 (straightforward awkward
+    code): per selected tau, its event's candidates within the cone, with deta/dphi."""
+    tau = ak.zip({f: ak.without_parameters(events.Tau[mask][f]) for f in recipe.TAU_FIELDS})
+    cand = ak.zip({f: ak.without_parameters(events.PFCands[f]) for f in recipe.CANDIDATE_FIELDS})
+    pairs = ak.flatten(ak.cartesian([tau, cand], axis=1, nested=True), axis=1)
+    axis, around = ak.unzip(pairs)
+    deta = around.eta - axis.eta
+    dphi = (around.phi - axis.phi + np.pi) % (2 * np.pi) - np.pi
+    inside = deta**2 + dphi**2 < recipe.CONE**2
+    return ak.flatten(tau, axis=1), around[inside], deta[inside], dphi[inside]
+
+
+def test_numpy_recipe_bitwise_equal_to_awkward_and_fused_grids(tau_samples, table) -> None:
+    config = recipe.GridConfig.fit(table.grids)
+    for path in tau_samples:
+        events = load_events(path)
+        mask = deeptau_data.TauSelection()(events.Tau)
+        cone = recipe.tau_candidates(events, mask)
+        tau, around, deta, dphi = _awkward_cone(events, mask)
+        assert np.array_equal(cone.counts, ak.to_numpy(ak.num(around)))
+        for name, values in (("deta", deta), ("dphi", dphi), ("pt", around.pt)):
+            flat = ak.to_numpy(ak.flatten(values))
+            assert cone.cand[name].dtype == flat.dtype and np.array_equal(
+                cone.cand[name].view(np.uint8), flat.view(np.uint8)
+            ), name
+        # high-level sums: awkward's ak.sum in float32, bit for bit
+        is_e = ak.values_astype(abs(around.pdgId) == 11, np.float32)
+        ptfrac = around.pt / tau.pt
+        expected = ak.to_numpy(ak.sum(ptfrac * is_e, axis=1)).astype(np.float32)
+        got = recipe.tau_variables(cone)["tau_electron_ptfrac"]
+        assert got.tobytes() == expected.tobytes()
+        # the fused standardised grids are the dense grids standardised by GridConfig.apply
+        dense = config.apply(recipe.raw_grids(cone))
+        fused = recipe.standardised_grids(cone, config)
+        assert list(fused) == list(dense)
+        for name in dense:
+            assert fused[name].dtype == np.float32 and fused[name].shape == dense[name].shape
+            assert fused[name].tobytes() == dense[name].tobytes(), name

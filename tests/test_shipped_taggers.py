@@ -186,3 +186,30 @@ def test_deepak8_config_reading_unknown_variables_is_refused(tmp_path: Path) -> 
     (folder / "preprocess.json").write_text(json.dumps(config))
     with pytest.raises(ConfigError, match=r"deepak8: preprocess.json reads \['jet_foo'\]"):
         DeepAK8Tagger("deepak8", folder)
+
+
+def test_deepak8_models_share_one_build_per_chunk(cms_nano: Path, monkeypatch) -> None:
+    """Same recipe and data config (the three DeepAK8 models): one build inside a chunk's
+    shared scope, the same inputs as separate builds, the same scores."""
+    from jetml.features.columns import shared_columns
+
+    events = load_events(cms_nano / "pfnano.root")
+    taggers = [DeepAK8Tagger(name) for name in ("deepak8", "deepak8_md", "deepak8_full")]
+    assert len({t.inputs_key for t in taggers}) == 1
+    masks = [t.select(events.FatJet) for t in taggers]
+    separate = [t.evaluate(events, m) for t, m in zip(taggers, masks, strict=True)]
+    calls = []
+    original = DeepAK8Tagger.model_inputs
+
+    def counting(self, events, mask):
+        calls.append(self.name)
+        return original(self, events, mask)
+
+    monkeypatch.setattr(DeepAK8Tagger, "model_inputs", counting)
+    with shared_columns(events):
+        shared = [t.evaluate(events, m) for t, m in zip(taggers, masks, strict=True)]
+    assert calls == ["deepak8"]
+    for one, other in zip(separate, shared, strict=True):
+        for score in one:
+            np.testing.assert_array_equal(one[score], other[score])
+    assert DeepDoubleXTagger().inputs_key != taggers[0].inputs_key

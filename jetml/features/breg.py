@@ -18,8 +18,10 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from jetml.features.cms_pfnano import cms_jet_variables
+from jetml.features.cms_pfnano import cms_jet_columns
 from jetml.features.cms_pfnano import required_branches as cms_branches
+from jetml.features.jets import SelectedJets
+from jetml.features.kernels import segment_argmax, segment_max, segment_sums
 
 BREG_FEATURES: tuple[str, ...] = (
     "jet_pt_log",
@@ -75,43 +77,56 @@ def required_branches() -> tuple[str, ...]:
     )
 
 
-def _first_or_zero(values: ak.Array) -> np.ndarray:
-    return ak.to_numpy(ak.fill_none(ak.firsts(values), 0.0)).astype(np.float32)
-
-
 def breg_variables(events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-    """:data:`BREG_FEATURES` of the jets ``events.Jet[mask]``, flat float32 in flatten order."""
-    jets = events.Jet[mask]
-    pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
+    """:data:`BREG_FEATURES` of the jets ``events.Jet[mask]``, flat float32 in flatten order.
+
+    numpy over the chunk's flat candidate and SV tables; per-jet maxima, first maxima and
+    first entries are awkward's ``ak.max`` / ``ak.argmax`` / ``ak.firsts`` semantics."""
+    jets = SelectedJets(events, "Jet", mask)
+    pt = jets.field("pt", np.float64)
     features: dict[str, np.ndarray] = {"jet_pt_log": np.log(pt).astype(np.float32)}
     for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
-        features[f"jet_{field}"] = ak.to_numpy(ak.flatten(jets[field])).astype(np.float32)
-    cands = cms_jet_variables(events, CANDIDATE_VARIABLES, mask, collection="Jet")
+        features[f"jet_{field}"] = jets.field(field, np.float32)
+    counts, cands = cms_jet_columns(jets.columns, CANDIDATE_VARIABLES, jets.selected, "Jet")
+    per_jet = counts[CANDIDATE_VARIABLES[0]]
     cand_pt = np.exp(cands["pfcand_pt_log_nopuppi"])
-    charged_pt = ak.where(cands["pfcand_charge"] != 0, cand_pt, 0.0)
-    features["lead_charged_ptfrac"] = (
-        ak.to_numpy(ak.fill_none(ak.max(charged_pt, axis=1), 0.0)) / pt
-    ).astype(np.float32)
-    is_lepton = (cands["pfcand_isMu"] > 0) | (cands["pfcand_isEl"] > 0)
-    lepton_pt = ak.where(is_lepton, cand_pt, -1.0)
-    lead = ak.argmax(lepton_pt, axis=1, keepdims=True)
-    has_lepton = ak.to_numpy(ak.fill_none(ak.any(is_lepton, axis=1), False))
-    lead_pt = _first_or_zero(lepton_pt[lead])
-    delta_r = np.hypot(
-        _first_or_zero(cands["pfcand_etarel"][lead]), _first_or_zero(cands["pfcand_phirel"][lead])
+    # float64 like ak.where(..., 0.0) (awkward makes the Python scalar a float64 array)
+    charged_pt = np.where(cands["pfcand_charge"] != 0, cand_pt.astype(np.float64), 0.0)
+    features["lead_charged_ptfrac"] = (segment_max(charged_pt, per_jet, 0.0) / pt).astype(
+        np.float32
     )
+    is_lepton = (cands["pfcand_isMu"] > 0) | (cands["pfcand_isEl"] > 0)
+    lepton_pt = np.where(is_lepton, cand_pt.astype(np.float64), -1.0)
+    lead = segment_argmax(lepton_pt, per_jet)
+    n_leptons = segment_sums(is_lepton.astype(np.int64), per_jet)
+    has_lepton = n_leptons > 0
+
+    def lead_value(values: np.ndarray) -> np.ndarray:
+        """The value at each jet's leading lepton candidate (0 for jets without candidates)."""
+        picked = values[np.maximum(lead, 0)] if len(values) else np.zeros(len(lead))
+        return np.where(lead >= 0, picked, 0.0).astype(np.float32)
+
+    lead_pt = lead_value(lepton_pt)
+    delta_r = np.hypot(lead_value(cands["pfcand_etarel"]), lead_value(cands["pfcand_phirel"]))
     features["lepton_ptfrac"] = np.where(has_lepton, lead_pt / pt, 0.0).astype(np.float32)
     features["lepton_deltaR"] = np.where(has_lepton, delta_r, 0.0).astype(np.float32)
-    features["lepton_is_muon"] = np.where(
-        has_lepton, _first_or_zero(cands["pfcand_isMu"][lead]), 0.0
-    ).astype(np.float32)
-    features["n_leptons"] = ak.to_numpy(ak.sum(is_lepton, axis=1)).astype(np.float32)
-    svs = cms_jet_variables(events, SV_VARIABLES, mask, collection="Jet")
-    features["sv1_mass"] = _first_or_zero(svs["sv_mass"])
-    n_svs = ak.to_numpy(ak.num(svs["sv_mass"], axis=1))
-    sv_pt = _first_or_zero(np.exp(svs["sv_pt_log"]))
+    features["lepton_is_muon"] = np.where(has_lepton, lead_value(cands["pfcand_isMu"]), 0.0).astype(
+        np.float32
+    )
+    features["n_leptons"] = n_leptons.astype(np.float32)
+    sv_counts, svs = cms_jet_columns(jets.columns, SV_VARIABLES, jets.selected, "Jet")
+    n_svs = sv_counts[SV_VARIABLES[0]]
+    first_sv = np.cumsum(n_svs) - n_svs
+
+    def sv1(values: np.ndarray) -> np.ndarray:
+        """The first SV's value per jet (0 without SVs), like ``ak.firsts`` filled with 0."""
+        picked = values[np.where(n_svs > 0, first_sv, 0)] if len(values) else np.zeros(len(n_svs))
+        return np.where(n_svs > 0, picked, 0.0).astype(np.float32)
+
+    features["sv1_mass"] = sv1(svs["sv_mass"])
+    sv_pt = sv1(np.exp(svs["sv_pt_log"]))
     features["sv1_ptfrac"] = np.where(n_svs > 0, sv_pt / pt, 0.0).astype(np.float32)
     for name in ("ntracks", "dxy", "dxysig", "d3d"):
-        features[f"sv1_{name}"] = _first_or_zero(svs[f"sv_{name}"])
+        features[f"sv1_{name}"] = sv1(svs[f"sv_{name}"])
     features["n_svs"] = n_svs.astype(np.float32)
     return {name: features[name] for name in BREG_FEATURES}

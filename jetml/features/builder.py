@@ -21,7 +21,9 @@ import numpy as np
 
 from jetml.errors import ConfigError, ModelInputError
 from jetml.features.config import DataConfig, InputGroupConfig
-from jetml.features.expressions import check_expression, evaluate_expression
+from jetml.features.expressions import check_expression, evaluate_expression, is_elementwise
+from jetml.features.jagged import Jagged, as_jagged
+from jetml.features.kernels import standardise_pad
 
 # Values at or above this magnitude count as infinite (CMSSW ``catch_infs``: |x| > 1e32 in
 # double precision; float32(1e32) is the smallest float32 above 1e32).
@@ -71,11 +73,55 @@ class _VariableView(Mapping[str, Any]):
                         f"{where}: expression {expr!r} reads '{needed}', which is neither in "
                         "the candidate arrays nor defined in new_variables"
                     )
-            value = evaluate_expression(expr, self, where=where)
+            value = self._evaluate_flat(expr, where)
+            if value is None:
+                value = evaluate_expression(expr, self, where=where)
         finally:
             self._in_progress.discard(name)
         self._computed[name] = value
         return value
+
+    def _evaluate_flat(self, expr: str, where: str) -> Any:
+        """``expr`` on the flat numpy content of its operands, or None when that is not
+        equivalent to awkward's broadcasting (non-elementwise calls, operands of different
+        shapes). Per-jet operands are repeated over the candidates of the jagged ones, which
+        is exactly what awkward's broadcasting does before it calls the same numpy ufuncs."""
+        if not is_elementwise(expr, where=where):
+            return None
+        operands: dict[str, Any] = {}
+        counts: np.ndarray | None = None
+        for needed in check_expression(expr, where=where):
+            value = self[needed]
+            if isinstance(value, ak.Array) and isinstance(value.layout, ak.contents.NumpyArray):
+                value = np.asarray(value.layout.data)
+            if isinstance(value, np.ndarray) and value.ndim == 1:
+                operands[needed] = value
+                continue
+            jagged = as_jagged(value)
+            if jagged is None:
+                return None
+            if (
+                counts is not None
+                and counts is not jagged.counts
+                and not np.array_equal(counts, jagged.counts)
+            ):
+                return None
+            counts = jagged.counts
+            operands[needed] = jagged
+        if counts is None:
+            return None  # per-jet arrays only: evaluated as before
+        flat: dict[str, Any] = {}
+        for name, value in operands.items():
+            if isinstance(value, Jagged):
+                flat[name] = value.values
+            elif len(value) == len(counts):
+                flat[name] = np.repeat(value, counts)
+            else:
+                return None
+        result = evaluate_expression(expr, flat, where=where)
+        if not isinstance(result, np.ndarray) or result.shape != (int(counts.sum()),):
+            return None
+        return Jagged(counts, result)
 
     def __iter__(self) -> Iterator[str]:
         yield from self._base_names
@@ -103,7 +149,8 @@ def evaluate_new_variables(
     for name in wanted:
         if name not in view:
             raise ConfigError(f"{source}: variable '{name}' is not in the candidate arrays")
-        out[name] = view[name]
+        value = view[name]
+        out[name] = value.to_awkward() if isinstance(value, Jagged) else value
     return out
 
 
@@ -113,41 +160,14 @@ def sort_candidates(candidates: ak.Array, key: str, ascending: bool = False) -> 
     return candidates[order]
 
 
-def _numpy_buffer(layout: Any) -> np.ndarray | None:
-    """The in-memory 1D numpy buffer of a NumpyArray layout (None if virtual or nested)."""
-    if isinstance(layout, ak.contents.NumpyArray) and isinstance(layout.data, np.ndarray):
-        return layout.data if layout.data.ndim == 1 else None
-    return None
-
-
-def _direct_jagged(layout: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """(counts, values) straight from the buffers of a plain or index-gathered (e.g. sorted)
-    jagged array, skipping awkward's per-call overhead; None for any other layout."""
-    if not isinstance(layout, ak.contents.ListOffsetArray):
-        return None
-    offsets = layout.offsets.data
-    if not isinstance(offsets, np.ndarray):
-        return None
-    start, stop = int(offsets[0]), int(offsets[-1])
-    content = layout.content
-    data = _numpy_buffer(content)
-    if data is not None:
-        return np.diff(offsets).astype(np.int64), data[start:stop]
-    if type(content) is ak.contents.IndexedArray and isinstance(content.index.data, np.ndarray):
-        data = _numpy_buffer(content.content)
-        if data is not None:
-            return np.diff(offsets).astype(np.int64), data[content.index.data[start:stop]]
-    return None
-
-
 def _flat_column(array: Any, name: str, group: str) -> tuple[np.ndarray, np.ndarray]:
     """(counts per jet, flat float32 values) of a jagged (jets x var) or flat (jets) array."""
     if isinstance(array, np.ndarray) and array.ndim == 1:
         return np.ones(len(array), dtype=np.int64), array.astype(np.float32)
-    array = ak.Array(array) if not isinstance(array, ak.Array) else array
-    direct = _direct_jagged(array.layout)
-    if direct is not None and direct[1].dtype.kind in "fiub":
-        return direct[0], direct[1].astype(np.float32)
+    array = ak.Array(array) if not isinstance(array, (ak.Array, Jagged)) else array
+    direct = as_jagged(array)
+    if direct is not None and direct.values.dtype.kind in "fiub":
+        return direct.counts, direct.values.astype(np.float32)
     if array.layout.is_option:  # a missing jet has no candidates
         array = ak.fill_none(array, [], axis=0) if array.ndim == 2 else array
     if array.ndim == 1:
@@ -217,41 +237,34 @@ def build_group(
         var_counts, flat = _flat_column(view[name], name, grp.name)
         if counts is None:
             counts = var_counts
-        elif len(var_counts) != len(counts) or not np.array_equal(var_counts, counts):
+        elif var_counts is not counts and not np.array_equal(var_counts, counts):
             raise ModelInputError(
                 f"input group '{grp.name}': variable '{name}' has a different number of jets "
                 f"or candidates per jet than '{first}'"
             )
-        columns.append(preprocess_values(flat, grp.vars[name]))
+        columns.append(flat)
     assert counts is not None
-    return _pad_columns(columns, counts, grp, target)
-
-
-def _pad_columns(
-    columns: list[np.ndarray], counts: np.ndarray, grp: InputGroupConfig, target: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gather flat preprocessed columns into (n_jets, n_vars, target) with padding and mask."""
-    n_jets = len(counts)
-    n_vars = len(columns)
-    starts = np.zeros(n_jets, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    slot = np.arange(target, dtype=np.int64)
-    mask = slot[np.newaxis, :] < counts[:, np.newaxis]
-    if grp.pad_mode == "wrap":
-        filled = np.broadcast_to(counts[:, np.newaxis] > 0, (n_jets, target))
-        source_slot = slot[np.newaxis, :] % np.maximum(counts, 1)[:, np.newaxis]
-    else:
-        filled = mask
-        source_slot = np.broadcast_to(slot, (n_jets, target))
-    pads = np.array([grp.vars[v].pad_value for v in grp.var_names], dtype=np.float32)
-    out = np.empty((n_jets, n_vars, target), dtype=np.float32)
-    out[...] = pads[np.newaxis, :, np.newaxis]
-    if n_jets and counts.sum():
-        index = np.where(filled, starts[:, np.newaxis] + source_slot, 0)
-        content = np.stack(columns, axis=1)  # (n_candidates, n_vars)
-        gathered = content[index]  # (n_jets, target, n_vars)
-        np.copyto(out, gathered.transpose(0, 2, 1), where=filled[:, np.newaxis, :])
-    return out, mask.astype(np.float32)[:, np.newaxis, :]
+    content = np.empty((len(columns), int(counts.sum())), dtype=np.float32)
+    for row, flat in enumerate(columns):
+        content[row] = flat
+    infos = [grp.vars[v] for v in grp.var_names]
+    params = np.array(
+        [
+            [getattr(info, field) for info in infos]
+            for field in (
+                "replace_inf_value",
+                "center",
+                "scale",
+                "lower_bound",
+                "upper_bound",
+                "pad_value",
+            )
+        ],
+        dtype=np.float32,
+    )
+    return standardise_pad(
+        content, counts, params, target, wrap=grp.pad_mode == "wrap", threshold=_INF_THRESHOLD
+    )
 
 
 def group_lengths(

@@ -36,6 +36,9 @@ import awkward as ak
 import numpy as np
 
 from jetml.errors import ConfigError, InputFileError
+from jetml.features.columns import ChunkColumns, columns_of
+from jetml.features.jagged import Jagged
+from jetml.features.kernels import descending_within
 
 MIN_PUPPI_WEIGHT = 0.01
 """CMSSW ``min_puppi_wgt``: jet daughters with a smaller PUPPI weight are not fed."""
@@ -186,25 +189,27 @@ def required_branches(var_names: Iterable[str], collection: str = "FatJet") -> t
     return tuple(dict.fromkeys(branches))
 
 
-def _field(events: ak.Array, collection: str, field: str) -> ak.Array:
-    """Jagged ``events[collection][field]``, or InputFileError naming the missing branch."""
-    if collection not in events.fields or field not in events[collection].fields:
+def _flat(
+    cols: ChunkColumns,
+    collection: str,
+    field: str,
+    dtype=np.float64,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Flat ``collection_field`` (its ``rows``) as ``dtype``; InputFileError names a missing
+    branch."""
+    if not cols.has(collection, field):
         raise InputFileError(f"CMS PFNano inputs: branch {collection}_{field} not in the events")
-    return events[collection][field]
-
-
-def _flat(events: ak.Array, collection: str, field: str, dtype=np.float64) -> np.ndarray:
-    return np.asarray(ak.to_numpy(ak.flatten(_field(events, collection, field))), dtype=dtype)
+    return cols.field(collection, field, dtype, rows)
 
 
 class _Links:
     """Rows of a link table (``FatJetPFCands``/``FatJetSVs``) placed on global jet numbers."""
 
-    def __init__(self, events: ak.Array, table: str, collection: str, jet_counts: np.ndarray):
-        jet_idx_jagged = _field(events, table, "jetIdx")
-        rows_per_event = np.asarray(ak.num(jet_idx_jagged, axis=1), dtype=np.int64)
+    def __init__(self, cols: ChunkColumns, table: str, collection: str, jet_counts: np.ndarray):
+        jet_idx = _flat(cols, table, "jetIdx", np.int64)
+        rows_per_event = cols.counts(table)
         self.event = np.repeat(np.arange(len(rows_per_event)), rows_per_event)
-        jet_idx = np.asarray(ak.to_numpy(ak.flatten(jet_idx_jagged)), dtype=np.int64)
         bad = (jet_idx < 0) | (jet_idx >= jet_counts[self.event])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -217,13 +222,13 @@ class _Links:
         self.table = table
 
     def gather(
-        self, events: ak.Array, target: str, index_field: str, allow_missing: bool = False
+        self, cols: ChunkColumns, target: str, index_field: str, allow_missing: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Flat positions in ``target`` of each row's ``index_field``, and a validity mask."""
-        index = np.asarray(
-            ak.to_numpy(ak.flatten(_field(events, self.table, index_field))), dtype=np.int64
-        )
-        target_counts = np.asarray(ak.num(_field(events, target, "eta"), axis=1), dtype=np.int64)
+        index = _flat(cols, self.table, index_field, np.int64)
+        if not cols.has(target, "eta"):
+            raise InputFileError(f"CMS PFNano inputs: branch {target}_eta not in the events")
+        target_counts = cols.counts(target)
         valid = (index >= 0) & (index < target_counts[self.event])
         if not allow_missing and not valid.all():
             row = int(np.flatnonzero(~valid)[0])
@@ -241,41 +246,53 @@ def _delta_phi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return d - 2 * np.pi * np.round(d / (2 * np.pi))
 
 
-def _jet_values(events: ak.Array, collection: str, field: str, rows: np.ndarray) -> np.ndarray:
-    return _flat(events, collection, field)[rows]
+def _jet_values(cols: ChunkColumns, collection: str, field: str, rows: np.ndarray) -> np.ndarray:
+    return _flat(cols, collection, field, rows=rows)
+
+
+class _CandidateRows:
+    """The fed candidates of every jet of ``collection`` in CMSSW order (PUPPI weight cut,
+    unweighted pT descending), as positions into the link table and ``PFCands``."""
+
+    def __init__(self, cols: ChunkColumns, collection: str, jet_counts: np.ndarray) -> None:
+        cand_table, _ = _link_tables(collection)
+        links = _Links(cols, cand_table, collection, jet_counts)
+        where, _ = links.gather(cols, "PFCands", "pFCandsIdx")
+        pt = _flat(cols, "PFCands", "pt", rows=where)
+        keep = _flat(cols, "PFCands", "puppiWeight", rows=where) >= MIN_PUPPI_WEIGHT
+        # CMSSW sorts the fed daughters by unweighted pT, descending; ties keep the table order.
+        order = descending_within(links.jet, pt, nan_first=False)
+        self.order = order[keep[order]]
+        self.cand = where[self.order]
+        self.jet_of_row = links.jet[self.order]
 
 
 def _candidate_columns(
-    events: ak.Array, names: list[str], collection: str, jet_counts: np.ndarray
+    cols: ChunkColumns, names: list[str], collection: str, jet_counts: np.ndarray
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per-row candidate variables (in CMSSW order) plus the global jet number of each row."""
     cand_table, _ = _link_tables(collection)
-    links = _Links(events, cand_table, collection, jet_counts)
-    where, _ = links.gather(events, "PFCands", "pFCandsIdx")
+    rows = cols.memo(
+        ("cms_pfnano.candidates", collection),
+        lambda: _CandidateRows(cols, collection, jet_counts),
+    )
+    order = rows.order
 
-    def cand(field: str, dtype=np.float64) -> np.ndarray:
-        return _flat(events, "PFCands", field, dtype)[where]
-
-    pt = cand("pt")
-    keep = cand("puppiWeight") >= MIN_PUPPI_WEIGHT
-    # CMSSW sorts the fed daughters by unweighted pT, descending; ties keep the table order.
-    order = np.lexsort((-pt, links.jet))
-    order = order[keep[order]]
-    jet_of_row = links.jet[order]
-
-    cache: dict[str, np.ndarray] = {}
+    cache: dict[str, np.ndarray] = {}  # per call: float64 copies are not kept for the chunk
 
     def c(field: str) -> np.ndarray:
         if field not in cache:
             dtype = np.int64 if field in ("charge", "pdgId") else np.float64
-            cache[field] = cand(field, dtype)[order]
+            cache[field] = _flat(cols, "PFCands", field, dtype, rows.cand)
         return cache[field]
 
     def link(field: str) -> np.ndarray:
-        return _flat(events, cand_table, field)[order]
+        return _flat(cols, cand_table, field, rows=order)
 
     def jet(field: str) -> np.ndarray:
-        return _jet_values(events, collection, field, jet_of_row)
+        if f"jet_{field}" not in cache:
+            cache[f"jet_{field}"] = _jet_values(cols, collection, field, rows.jet_of_row)
+        return cache[f"jet_{field}"]
 
     def has_track() -> np.ndarray:
         # PFNano writes trkChi2 = -1 exactly when the packed candidate has no track details.
@@ -297,42 +314,47 @@ def _candidate_columns(
     def pdg(code: int) -> Callable[[], np.ndarray]:
         return lambda: (np.abs(c("pdgId")) == code).astype(np.float64)
 
-    with np.errstate(divide="ignore"):
-        formulas: dict[str, Callable[[], np.ndarray]] = {
-            "pfcand_mask": lambda: np.ones(len(order)),
-            "pfcand_pt_log_nopuppi": lambda: np.log(c("pt")),
-            "pfcand_e_log_nopuppi": lambda: np.log(energy()),
-            "pfcand_etarel": lambda: eta_sign() * (c("eta") - jet("eta")),
-            "pfcand_phirel": lambda: _delta_phi(c("phi"), jet("phi")),
-            "pfcand_abseta": lambda: np.abs(c("eta")),
-            "pfcand_charge": lambda: c("charge").astype(np.float64),
-            "pfcand_isEl": pdg(11),
-            "pfcand_isMu": pdg(13),
-            "pfcand_isGamma": pdg(22),
-            "pfcand_isChargedHad": pdg(211),
-            "pfcand_isNeutralHad": pdg(130),
-            "pfcand_VTX_ass": lambda: c("pvAssocQuality"),
-            "pfcand_lostInnerHits": lambda: c("lostInnerHits"),
-            "pfcand_normchi2": lambda: np.where(
-                has_track(), np.floor(c("trkChi2")), NO_TRACK_NORMCHI2
-            ),
-            "pfcand_quality": lambda: np.where(has_track(), c("trkQuality"), 0.0),
-            "pfcand_dz": lambda: impact("dz"),
-            "pfcand_dzsig": lambda: significance("dz", "dzErr"),
-            "pfcand_dxy": lambda: impact("d0"),
-            "pfcand_dxysig": lambda: significance("d0", "d0Err"),
-        }
-        for field in (
-            "btagEtaRel",
-            "btagPtRatio",
-            "btagPParRatio",
-            "btagSip3dVal",
-            "btagSip3dSig",
-            "btagJetDistVal",
-        ):
-            formulas[f"pfcand_{field}"] = lambda field=field: link(field)
-        columns = {name: formulas[name]() for name in names}
-    return columns, jet_of_row
+    formulas: dict[str, Callable[[], np.ndarray]] = {
+        "pfcand_mask": lambda: np.ones(len(order)),
+        "pfcand_pt_log_nopuppi": lambda: np.log(c("pt")),
+        "pfcand_e_log_nopuppi": lambda: np.log(energy()),
+        "pfcand_etarel": lambda: eta_sign() * (c("eta") - jet("eta")),
+        "pfcand_phirel": lambda: _delta_phi(c("phi"), jet("phi")),
+        "pfcand_abseta": lambda: np.abs(c("eta")),
+        "pfcand_charge": lambda: c("charge").astype(np.float64),
+        "pfcand_isEl": pdg(11),
+        "pfcand_isMu": pdg(13),
+        "pfcand_isGamma": pdg(22),
+        "pfcand_isChargedHad": pdg(211),
+        "pfcand_isNeutralHad": pdg(130),
+        "pfcand_VTX_ass": lambda: c("pvAssocQuality"),
+        "pfcand_lostInnerHits": lambda: c("lostInnerHits"),
+        "pfcand_normchi2": lambda: np.where(has_track(), np.floor(c("trkChi2")), NO_TRACK_NORMCHI2),
+        "pfcand_quality": lambda: np.where(has_track(), c("trkQuality"), 0.0),
+        "pfcand_dz": lambda: impact("dz"),
+        "pfcand_dzsig": lambda: significance("dz", "dzErr"),
+        "pfcand_dxy": lambda: impact("d0"),
+        "pfcand_dxysig": lambda: significance("d0", "d0Err"),
+    }
+    for field in (
+        "btagEtaRel",
+        "btagPtRatio",
+        "btagPParRatio",
+        "btagSip3dVal",
+        "btagSip3dSig",
+        "btagJetDistVal",
+    ):
+        formulas[f"pfcand_{field}"] = lambda field=field: link(field)
+
+    def column(name: str) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return formulas[name]().astype(np.float32)
+
+    columns = {
+        name: cols.memo(("cms_pfnano.column", collection, name), lambda name=name: column(name))
+        for name in names
+    }
+    return columns, rows.jet_of_row
 
 
 def rebuild_sv_eta(
@@ -373,62 +395,77 @@ def rebuild_sv_eta(
     return np.where(dr_known, from_dr, from_energy)
 
 
-def _sv_eta(events: ak.Array, collection: str, links: _Links) -> np.ndarray:
+def _sv_eta(cols: ChunkColumns, collection: str, links: _Links) -> np.ndarray:
     """Pseudorapidity of each SV link row: NanoAOD ``SV_eta`` if kept there, else rebuilt."""
     _, sv_table = _link_tables(collection)
-    where, in_nano = links.gather(events, "SV", "sVIdx", allow_missing=True)
-    eta_jet = _jet_values(events, collection, "eta", links.jet)
-    pt_jet = _jet_values(events, collection, "pt", links.jet)
-    mass_jet = _jet_values(events, collection, "mass", links.jet)
+    where, in_nano = links.gather(cols, "SV", "sVIdx", allow_missing=True)
+    eta_jet = _jet_values(cols, collection, "eta", links.jet)
+    pt_jet = _jet_values(cols, collection, "pt", links.jet)
+    mass_jet = _jet_values(cols, collection, "mass", links.jet)
     energy_jet = np.sqrt((pt_jet * np.cosh(eta_jet)) ** 2 + mass_jet**2)
     rebuilt = rebuild_sv_eta(
         eta_jet,
         energy_jet,
-        *(_flat(events, sv_table, f) for f in ("pt", "mass", "enration", "phirel", "deltaR")),
+        *(_flat(cols, sv_table, f) for f in ("pt", "mass", "enration", "phirel", "deltaR")),
         jet_radius=JET_RADIUS[collection],
     )
-    return np.where(in_nano, _flat(events, "SV", "eta")[where], rebuilt)
+    return np.where(in_nano, _flat(cols, "SV", "eta", rows=where), rebuilt)
+
+
+class _SvRows:
+    """The SV link rows of every jet of ``collection`` in PFNano's (CMSSW's) order."""
+
+    def __init__(self, cols: ChunkColumns, collection: str, jet_counts: np.ndarray) -> None:
+        _, sv_table = _link_tables(collection)
+        self.links = _Links(cols, sv_table, collection, jet_counts)
+        self.order = np.argsort(self.links.jet, kind="stable")
+        self.jet_of_row = self.links.jet[self.order]
 
 
 def _sv_columns(
-    events: ak.Array, names: list[str], collection: str, jet_counts: np.ndarray
+    cols: ChunkColumns, names: list[str], collection: str, jet_counts: np.ndarray
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per-row SV variables; rows keep PFNano's order, which is CMSSW's (dxy significance)."""
     _, sv_table = _link_tables(collection)
-    links = _Links(events, sv_table, collection, jet_counts)
-    order = np.argsort(links.jet, kind="stable")
-    jet_of_row = links.jet[order]
+    rows = cols.memo(("cms_pfnano.svs", collection), lambda: _SvRows(cols, collection, jet_counts))
+    order, jet_of_row = rows.order, rows.jet_of_row
 
     def link(field: str) -> np.ndarray:
-        return _flat(events, sv_table, field)[order]
-
-    eta_cache: list[np.ndarray] = []
+        return _flat(cols, sv_table, field, rows=order)
 
     def eta() -> np.ndarray:
-        if not eta_cache:
-            eta_cache.append(_sv_eta(events, collection, links)[order])
-        return eta_cache[0]
+        return cols.memo(
+            ("cms_pfnano.sv_eta", collection),
+            lambda: _sv_eta(cols, collection, rows.links)[order],
+        )
 
     def eta_jet() -> np.ndarray:
-        return _jet_values(events, collection, "eta", jet_of_row)
+        return _jet_values(cols, collection, "eta", jet_of_row)
 
-    with np.errstate(divide="ignore"):
-        formulas: dict[str, Callable[[], np.ndarray]] = {
-            "sv_mask": lambda: np.ones(len(order)),
-            "sv_pt_log": lambda: np.log(link("pt")),
-            "sv_etarel": lambda: np.where(eta_jet() > 0, 1.0, -1.0) * (eta() - eta_jet()),
-            "sv_abseta": lambda: np.abs(eta()),
-        }
-        for name in ("phirel", "mass", "ntracks", "normchi2", "dxy", "dxysig", "d3d", "d3dsig"):
-            formulas[f"sv_{name}"] = lambda name=name: link(name)
-        columns = {name: formulas[name]() for name in names}
+    formulas: dict[str, Callable[[], np.ndarray]] = {
+        "sv_mask": lambda: np.ones(len(order)),
+        "sv_pt_log": lambda: np.log(link("pt")),
+        "sv_etarel": lambda: np.where(eta_jet() > 0, 1.0, -1.0) * (eta() - eta_jet()),
+        "sv_abseta": lambda: np.abs(eta()),
+    }
+    for name in ("phirel", "mass", "ntracks", "normchi2", "dxy", "dxysig", "d3d", "d3dsig"):
+        formulas[f"sv_{name}"] = lambda name=name: link(name)
+
+    def column(name: str) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return formulas[name]().astype(np.float32)
+
+    columns = {
+        name: cols.memo(("cms_pfnano.column", collection, name), lambda name=name: column(name))
+        for name in names
+    }
     return columns, jet_of_row
 
 
 def cms_jet_variables(
-    events: ak.Array,
+    events: ak.Array | ChunkColumns,
     var_names: Iterable[str],
-    mask: ak.Array | None = None,
+    mask: ak.Array | np.ndarray | None = None,
     collection: str = "FatJet",
 ) -> dict[str, ak.Array]:
     """CMS input variables of the jets ``events[collection][mask]``, one jagged list per jet.
@@ -437,20 +474,33 @@ def cms_jet_variables(
     ``ak.flatten(events[collection][mask])`` order, candidates already in CMSSW's order
     (pT-descending candidates, dxy-significance-descending SVs), ready for
     :func:`jetml.features.build_group`. ``events`` are coffea NanoEvents or any awkward record
-    array with the PFNano collections as fields. Unknown names raise ConfigError; missing
-    branches or broken cross-references raise InputFileError.
+    array with the PFNano collections as fields (or their :class:`ChunkColumns`); ``mask`` is
+    jagged per event or already flat per jet. Unknown names raise ConfigError; missing
+    branches or broken cross-references raise InputFileError. Within
+    :func:`jetml.features.columns.shared_columns` every branch, ordering and column is computed
+    once per chunk for all callers.
     """
+    counts, values = cms_jet_columns(events, var_names, mask, collection)
+    return {name: Jagged(counts[name], column).to_awkward() for name, column in values.items()}
+
+
+def cms_jet_columns(
+    events: ak.Array | ChunkColumns,
+    var_names: Iterable[str],
+    mask: ak.Array | np.ndarray | None = None,
+    collection: str = "FatJet",
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`cms_jet_variables` as flat numpy: ``({name: rows per selected jet},
+    {name: flat float32 values})`` (names of one table share one counts array)."""
     names = _check_names(var_names)
-    jets_pt = _field(events, collection, "pt")
-    jet_counts = np.asarray(ak.num(jets_pt, axis=1), dtype=np.int64)
+    cols = columns_of(events)
+    if not cols.has(collection, "pt"):
+        raise InputFileError(f"CMS PFNano inputs: branch {collection}_pt not in the events")
+    jet_counts = cols.counts(collection)
     n_jets = int(jet_counts.sum())
-    if mask is None:
-        selected = np.ones(n_jets, dtype=bool)
-    else:
-        selected = np.asarray(ak.to_numpy(ak.flatten(mask)), dtype=bool)
-        if len(selected) != n_jets:
-            raise ValueError(f"jet mask has {len(selected)} entries for {n_jets} {collection} jets")
-    result: dict[str, ak.Array] = {}
+    selected = flat_jet_mask(mask, n_jets, collection)
+    counts: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {}
     for group, builder in (
         (PFCAND_VARIABLES, _candidate_columns),
         (SV_VARIABLES, _sv_columns),
@@ -458,10 +508,31 @@ def cms_jet_variables(
         wanted = [n for n in names if n in group]
         if not wanted:
             continue
-        columns, jet_of_row = builder(events, wanted, collection, jet_counts)
-        counts = np.bincount(jet_of_row, minlength=n_jets)
-        rows_kept = selected[jet_of_row]
+        columns, jet_of_row = builder(cols, wanted, collection, jet_counts)
+        per_jet = cols.memo(
+            ("cms_pfnano.counts", collection, builder.__name__),
+            lambda jet_of_row=jet_of_row: np.bincount(jet_of_row, minlength=n_jets),
+        )
+        if selected is None:
+            group_counts, rows_kept = per_jet, None
+        else:
+            group_counts, rows_kept = per_jet[selected], selected[jet_of_row]
         for name in wanted:
-            values = columns[name][rows_kept].astype(np.float32)
-            result[name] = ak.unflatten(values, counts[selected])
-    return {name: result[name] for name in names}
+            counts[name] = group_counts
+            values[name] = columns[name] if rows_kept is None else columns[name][rows_kept]
+    return {name: counts[name] for name in names}, {name: values[name] for name in names}
+
+
+def flat_jet_mask(
+    mask: ak.Array | np.ndarray | None, n_jets: int, collection: str
+) -> np.ndarray | None:
+    """A jagged (per event) or flat jet mask as a flat boolean array (None: every jet)."""
+    if mask is None:
+        return None
+    if isinstance(mask, np.ndarray):
+        selected = mask.astype(bool, copy=False)
+    else:
+        selected = np.asarray(ak.to_numpy(ak.flatten(mask)), dtype=bool)
+    if len(selected) != n_jets:
+        raise ValueError(f"jet mask has {len(selected)} entries for {n_jets} {collection} jets")
+    return selected

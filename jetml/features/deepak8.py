@@ -29,10 +29,12 @@ import awkward as ak
 import numpy as np
 
 from jetml.errors import ConfigError
-from jetml.features.cms_pfnano import CMS_VARIABLES, cms_jet_variables
+from jetml.features.cms_pfnano import CMS_VARIABLES, cms_jet_columns
 from jetml.features.cms_pfnano import required_branches as cms_branches
 from jetml.features.config import DataConfig
 from jetml.features.expressions import check_expression
+from jetml.features.jagged import Jagged
+from jetml.features.jets import SelectedJets
 
 PF_LENGTH = 100
 """Particles per DeepAK8 jet (pT-descending)."""
@@ -162,13 +164,15 @@ def required_branches(
 
 def deepak8_variables(
     events: ak.Array, variables: Iterable[str], mask: ak.Array, collection: str = "FatJet"
-) -> dict[str, ak.Array]:
-    """Catalogue ``variables`` of the jets ``events[collection][mask]`` (jagged per candidate /
-    SV) and the per-jet :data:`JET_VARIABLES` ``jet_pt_log`` and ``jet_e_log``."""
-    out = cms_jet_variables(events, variables, mask, collection)
-    jets = events[collection][mask]
-    pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
-    energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
-    out["jet_pt_log"] = ak.Array(np.log(pt).astype(np.float32))
-    out["jet_e_log"] = ak.Array(np.log(energy).astype(np.float32))
+) -> dict[str, Jagged | np.ndarray]:
+    """Catalogue ``variables`` of the jets ``events[collection][mask]`` (per candidate / SV, as
+    :class:`jetml.features.jagged.Jagged` columns) and the per-jet :data:`JET_VARIABLES`
+    ``jet_pt_log`` and ``jet_e_log`` (float32 arrays), all from the chunk's flat columns."""
+    jets = SelectedJets(events, collection, mask)
+    counts, values = cms_jet_columns(jets.columns, variables, jets.selected, collection)
+    out: dict[str, Jagged | np.ndarray] = {
+        name: Jagged(counts[name], column) for name, column in values.items()
+    }
+    out["jet_pt_log"] = np.log(jets.field("pt", np.float64)).astype(np.float32)
+    out["jet_e_log"] = np.log(jets.energy().astype(np.float64)).astype(np.float32)
     return out

@@ -16,6 +16,8 @@ import awkward as ak
 import numpy as np
 
 from jetml.features.deepjet import candidate_branches, candidate_variables
+from jetml.features.jagged import Jagged
+from jetml.features.jets import SelectedJets
 
 GLOBAL_FEATURES = ("jet_pt_log", "jet_eta", "jet_msoftdrop", "jet_tau21", "jet_tau32")
 NPF_FEATURES = (
@@ -48,17 +50,13 @@ def required_branches() -> tuple[str, ...]:
     return (*(f"FatJet_{field}" for field in JET_FIELDS), *candidate_branches("FatJet"))
 
 
-def deepdoublex_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | np.ndarray]:
+def deepdoublex_variables(events: ak.Array, mask: ak.Array) -> dict[str, Jagged | np.ndarray]:
     """All DeepDoubleX input variables of the jets ``events.FatJet[mask]``."""
     out = candidate_variables(events, mask, "FatJet")
-    jets = events.FatJet[mask]
-
-    def flat(field: str) -> np.ndarray:
-        return ak.to_numpy(ak.flatten(jets[field])).astype(np.float64)
-
-    tau1, tau2, tau3 = flat("tau1"), flat("tau2"), flat("tau3")
-    out["jet_eta"] = flat("eta").astype(np.float32)
-    out["jet_msoftdrop"] = flat("msoftdrop").astype(np.float32)
+    jets = SelectedJets(events, "FatJet", mask)
+    tau1, tau2, tau3 = (jets.field(f, np.float64) for f in ("tau1", "tau2", "tau3"))
+    out["jet_eta"] = jets.field("eta", np.float64).astype(np.float32)
+    out["jet_msoftdrop"] = jets.field("msoftdrop", np.float64).astype(np.float32)
     out["jet_tau21"] = np.divide(tau2, tau1, out=np.zeros_like(tau2), where=tau1 > 0).astype(
         np.float32
     )

@@ -22,8 +22,11 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from jetml.features.cms_pfnano import cms_jet_variables
+from jetml.features.cms_pfnano import cms_jet_columns
 from jetml.features.cms_pfnano import required_branches as cms_branches
+from jetml.features.jagged import Jagged
+from jetml.features.jets import SelectedJets
+from jetml.features.kernels import descending_within, segment_max, segment_sums
 
 GLOBAL_FEATURES: tuple[str, ...] = (
     "jet_pt_log",
@@ -122,59 +125,77 @@ def required_branches() -> tuple[str, ...]:
 
 def candidate_variables(
     events: ak.Array, mask: ak.Array, collection: str
-) -> dict[str, ak.Array | np.ndarray]:
+) -> dict[str, Jagged | np.ndarray]:
     """Charged (``cpf_*``, sorted by 3D IP significance) and neutral (``npf_*``, pT-sorted)
     candidate variables, SV variables (``sv_*``) and candidate counts of the jets
-    ``events[collection][mask]``; relative quantities w.r.t. the jet (module docstring)."""
-    jets = events[collection][mask]
-    pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
-    energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
+    ``events[collection][mask]``; relative quantities w.r.t. the jet (module docstring).
+
+    Per-candidate variables come back as :class:`jetml.features.jagged.Jagged` (flat numpy
+    per jet), per-jet ones as float32 arrays; everything is numpy over the chunk's flat
+    candidate table (the CMS candidate order of :mod:`jetml.features.cms_pfnano`, charged
+    candidates re-sorted within each jet)."""
+    jets = SelectedJets(events, collection, mask)
+    pt = jets.field("pt", np.float64)
+    energy = jets.energy().astype(np.float64)
     pt_log, e_log = np.log(pt).astype(np.float32), np.log(energy).astype(np.float32)
-    cand = cms_jet_variables(events, CANDIDATE_VARIABLES, mask, collection=collection)
+    counts, cand = cms_jet_columns(jets.columns, CANDIDATE_VARIABLES, jets.selected, collection)
+    per_jet = counts[CANDIDATE_VARIABLES[0]]
+    jet_of_row = np.repeat(np.arange(len(per_jet)), per_jet)
     charged = cand["pfcand_charge"] != 0
-    order = ak.argsort(cand["pfcand_btagSip3dSig"][charged], axis=1, ascending=False)
-    out: dict[str, ak.Array | np.ndarray] = {}
-    for prefix, selected, sort in (("cpf", charged, order), ("npf", ~charged, None)):
-        c = {name: values[selected] for name, values in cand.items()}
-        if sort is not None:
-            c = {name: values[sort] for name, values in c.items()}
-        out[f"{prefix}_ptrel_log"] = c["pfcand_pt_log_nopuppi"] - pt_log
-        out[f"{prefix}_erel_log"] = c["pfcand_e_log_nopuppi"] - e_log
-        out[f"{prefix}_deltaR"] = np.hypot(c["pfcand_etarel"], c["pfcand_phirel"])
+    charged_rows = np.flatnonzero(charged)
+    # awkward's stable descending argsort within each jet (NaN first)
+    charged_rows = charged_rows[
+        descending_within(
+            jet_of_row[charged_rows], cand["pfcand_btagSip3dSig"][charged_rows], nan_first=True
+        )
+    ]
+    out: dict[str, Jagged | np.ndarray] = {}
+    for prefix, rows in (("cpf", charged_rows), ("npf", np.flatnonzero(~charged))):
+        n = np.bincount(jet_of_row[rows], minlength=len(per_jet))
+
+        def c(name: str, rows: np.ndarray = rows) -> np.ndarray:
+            return cand[name][rows]
+
+        def put(name: str, values: np.ndarray, n: np.ndarray = n) -> None:
+            out[name] = Jagged(n, values)
+
+        put(f"{prefix}_ptrel_log", c("pfcand_pt_log_nopuppi") - np.repeat(pt_log, n))
+        put(f"{prefix}_erel_log", c("pfcand_e_log_nopuppi") - np.repeat(e_log, n))
+        put(f"{prefix}_deltaR", np.hypot(c("pfcand_etarel"), c("pfcand_phirel")))
         for field in ("etarel", "phirel", "abseta", "charge", "isGamma", "isNeutralHad"):
-            out[f"{prefix}_{field}"] = c[f"pfcand_{field}"]
-        out[f"{prefix}_isLepton"] = c["pfcand_isMu"] + c["pfcand_isEl"]
+            put(f"{prefix}_{field}", c(f"pfcand_{field}"))
+        put(f"{prefix}_isLepton", c("pfcand_isMu") + c("pfcand_isEl"))
         if prefix == "cpf":
             for field in _TRACK_FIELDS:
-                out[f"cpf_{field}"] = c[f"pfcand_{field}"]
-    sv = cms_jet_variables(events, SV_VARIABLES, mask, collection=collection)
-    out["sv_ptrel_log"] = sv["sv_pt_log"] - pt_log
-    out["sv_deltaR"] = np.hypot(sv["sv_etarel"], sv["sv_phirel"])
+                put(f"cpf_{field}", c(f"pfcand_{field}"))
+    sv_counts, sv = cms_jet_columns(jets.columns, SV_VARIABLES, jets.selected, collection)
+    n_sv = sv_counts[SV_VARIABLES[0]]
+    out["sv_ptrel_log"] = Jagged(n_sv, sv["sv_pt_log"] - np.repeat(pt_log, n_sv))
+    out["sv_deltaR"] = Jagged(n_sv, np.hypot(sv["sv_etarel"], sv["sv_phirel"]))
     for name in SV_VARIABLES:
-        out[name] = sv[name]
+        out[name] = Jagged(n_sv, sv[name])
+    n_charged = np.bincount(jet_of_row[charged], minlength=len(per_jet))
     cand_pt = np.exp(cand["pfcand_pt_log_nopuppi"])
     flat = {
         "jet_pt_log": pt_log,
-        "jet_n_charged": ak.to_numpy(ak.sum(charged, axis=1)),
-        "jet_n_neutral": ak.to_numpy(ak.sum(~charged, axis=1)),
-        "jet_n_svs": ak.to_numpy(ak.num(sv["sv_mass"], axis=1)),
-        "jet_n_leptons": ak.to_numpy(ak.sum(cand["pfcand_isMu"] + cand["pfcand_isEl"], axis=1)),
-        "jet_max_sip3dsig": ak.to_numpy(
-            ak.fill_none(ak.max(cand["pfcand_btagSip3dSig"][charged], axis=1), 0.0)
-        ),
-        "jet_charged_ptfrac": ak.to_numpy(ak.sum(cand_pt[charged], axis=1)) / pt,
+        "jet_n_charged": n_charged,
+        "jet_n_neutral": per_jet - n_charged,
+        "jet_n_svs": n_sv,
+        "jet_n_leptons": segment_sums(cand["pfcand_isMu"] + cand["pfcand_isEl"], per_jet),
+        "jet_max_sip3dsig": segment_max(cand["pfcand_btagSip3dSig"][charged], n_charged, 0.0),
+        "jet_charged_ptfrac": segment_sums(cand_pt[charged], n_charged) / pt,
     }
     out |= {name: np.asarray(values, dtype=np.float32) for name, values in flat.items()}
     return out
 
 
-def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | np.ndarray]:
+def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, Jagged | np.ndarray]:
     """All DeepJet input variables of the jets ``events.Jet[mask]`` (see the module docstring):
-    flat arrays for the jet-level ones, jagged per-candidate lists for the others."""
+    flat arrays for the jet-level ones, jagged per-candidate columns for the others."""
     out = candidate_variables(events, mask, "Jet")
-    jets = events.Jet[mask]
+    jets = SelectedJets(events, "Jet", mask)
     for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
-        out[f"jet_{field}"] = ak.to_numpy(ak.flatten(jets[field])).astype(np.float32)
+        out[f"jet_{field}"] = jets.field(field, np.float32)
     return out
 
 

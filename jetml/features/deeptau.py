@@ -1,10 +1,11 @@
 """DeepTau-like inputs from PFNano ``Tau`` and ``PFCands``: one recipe for training and deployment.
 
 For every selected tau, the PF candidates within ΔR < :data:`CONE` of its axis (the cone jetml's
-samples store in full around taus) are gathered with one ``ak.cartesian`` per chunk, split into
-three blocks by ``|pdgId|`` -- e/gamma (11, 22), muons (13), hadrons (everything else: charged and
-neutral hadrons) -- and binned into two η-φ grids (:data:`GRIDS`: inner 11 x 11 of 0.02, outer
-21 x 21 of 0.05) with :func:`jetml.features.build_grid`. Each cell holds the sums of the block's
+samples store in full around taus) are gathered from every tau-candidate pair of the event with
+numpy index arithmetic on the chunk's flat columns (:class:`TauCone`), split into three blocks by
+``|pdgId|`` -- e/gamma (11, 22), muons (13), hadrons (everything else: charged and neutral
+hadrons) -- and binned into two η-φ grids (:data:`GRIDS`: inner 11 x 11 of 0.02, outer 21 x 21
+of 0.05) with :class:`jetml.features.grid.GridCells`. Each cell holds the sums of the block's
 per-candidate features (:data:`BLOCK_FEATURES`) over the candidates in it.
 
 Standardisation (:class:`GridConfig`, saved as ``grids.json`` beside ``preprocess.json``): per grid
@@ -28,8 +29,10 @@ import numpy as np
 
 from jetml.errors import ConfigError, InputFileError
 from jetml.features.builder import build_inputs
+from jetml.features.columns import columns_of
 from jetml.features.config import DataConfig
-from jetml.features.grid import GridSpec, build_grid, relative_coordinates
+from jetml.features.grid import GridCells, GridSpec, cell_indices, relative_coordinates
+from jetml.features.kernels import segment_sums, standardised_cells
 
 CONE = 0.5
 """ΔR of the candidates used around each tau."""
@@ -89,40 +92,83 @@ def check_branches(events: ak.Array, source: str) -> None:
             raise InputFileError(f"{source}: lacks branch {collection}_{missing[0]}")
 
 
-def tau_candidates(events: ak.Array, mask: ak.Array) -> tuple[ak.Array, ak.Array]:
-    """Selected taus (flat record array) and, per tau, the PF candidates within :data:`CONE`
-    with ``deta``/``dphi`` to the tau axis (jagged record array, one list per tau)."""
-    taus = events.Tau[mask]
-    tau = ak.zip({f: ak.without_parameters(taus[f]) for f in TAU_FIELDS})
-    cands = events.PFCands
-    cand = ak.zip({f: ak.without_parameters(cands[f]) for f in CANDIDATE_FIELDS})
-    pairs = ak.flatten(ak.cartesian([tau, cand], axis=1, nested=True), axis=1)
-    axis, around = ak.unzip(pairs)
-    deta, dphi = relative_coordinates(around.eta, around.phi, axis.eta, axis.phi)
-    inside = deta**2 + dphi**2 < CONE**2
-    around = ak.with_field(around[inside], deta[inside], "deta")
-    around = ak.with_field(around, dphi[inside], "dphi")
-    return ak.flatten(tau, axis=1), around
+@dataclass(frozen=True)
+class TauCone:
+    """Selected taus and, per tau, the PF candidates within :data:`CONE` of its axis (flat numpy).
+
+    ``tau`` holds :data:`TAU_FIELDS` (one value per tau); ``cand`` holds
+    :data:`CANDIDATE_FIELDS` plus ``deta``/``dphi`` to the tau axis, the candidates of tau 0
+    first, each tau's in ``PFCands`` order; ``counts`` is the number per tau.
+    """
+
+    tau: dict[str, np.ndarray]
+    cand: dict[str, np.ndarray]
+    counts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    @property
+    def tau_of_candidate(self) -> np.ndarray:
+        """Index of the tau each candidate row belongs to."""
+        return np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
 
 
-def _candidate_values(tau: ak.Array, cand: ak.Array) -> dict[str, ak.Array]:
+def tau_candidates(events: ak.Array, mask: ak.Array | np.ndarray) -> TauCone:
+    """Selected taus ``events.Tau[mask]`` and the PF candidates of their event within
+    :data:`CONE` of each (every tau-candidate pair of the event is tested, as a per-event
+    cartesian product would)."""
+    cols = columns_of(events)
+    tau_counts = cols.counts("Tau")
+    selected = np.asarray(
+        mask if isinstance(mask, np.ndarray) else ak.to_numpy(ak.flatten(mask)), dtype=bool
+    )
+    tau = {f: cols.flat("Tau", f)[selected] for f in TAU_FIELDS}
+    event_of_tau = np.repeat(np.arange(len(tau_counts), dtype=np.int64), tau_counts)[selected]
+    cand_counts = cols.counts("PFCands")
+    cand_starts = np.cumsum(cand_counts) - cand_counts
+    pairs = cand_counts[event_of_tau]
+    pair_tau = np.repeat(np.arange(len(event_of_tau), dtype=np.int64), pairs)
+    pair_starts = np.cumsum(pairs) - pairs
+    pair_cand = (
+        np.arange(len(pair_tau), dtype=np.int64)
+        - pair_starts[pair_tau]
+        + cand_starts[event_of_tau][pair_tau]
+    )
+    deta, dphi = relative_coordinates(
+        cols.flat("PFCands", "eta")[pair_cand],
+        cols.flat("PFCands", "phi")[pair_cand],
+        tau["eta"][pair_tau],
+        tau["phi"][pair_tau],
+    )
+    inside = np.power(deta, 2) + np.power(dphi, 2) < CONE**2
+    rows = pair_cand[inside]
+    cand = {f: cols.flat("PFCands", f)[rows] for f in CANDIDATE_FIELDS}
+    cand["deta"], cand["dphi"] = deta[inside], dphi[inside]
+    counts = np.bincount(pair_tau[inside], minlength=len(event_of_tau))
+    return TauCone(tau, cand, counts)
+
+
+def _candidate_values(cone: TauCone) -> dict[str, np.ndarray]:
     """Per-candidate quantities the blocks and the high-level features sum."""
-    pdg = abs(cand.pdgId)
-    charged = cand.charge != 0
-    d0sig = np.abs(cand.d0) / ak.where(cand.d0Err > 0, cand.d0Err, np.inf)
+    cand = cone.cand
+    pdg = np.abs(cand["pdgId"])
+    charged = cand["charge"] != 0
+    d0_err = np.where(cand["d0Err"] > 0, cand["d0Err"].astype(np.float64), np.inf)
+    d0sig = np.abs(cand["d0"]) / d0_err
     return {
-        "ptfrac": cand.pt / tau.pt,
-        "is_electron": ak.values_astype(pdg == 11, np.float32),
-        "is_photon": ak.values_astype(pdg == 22, np.float32),
-        "is_muon": ak.values_astype(pdg == 13, np.float32),
-        "is_charged": ak.values_astype(charged, np.float32),
-        "charge": ak.values_astype(cand.charge, np.float32),
-        "abs_d0sig": ak.where(charged, d0sig, 0.0),
-        "abs_dz": ak.where(charged, np.abs(cand.dz), 0.0),
+        "ptfrac": cand["pt"] / cone.tau["pt"][cone.tau_of_candidate],
+        "is_electron": (pdg == 11).astype(np.float32),
+        "is_photon": (pdg == 22).astype(np.float32),
+        "is_muon": (pdg == 13).astype(np.float32),
+        "is_charged": charged.astype(np.float32),
+        "charge": cand["charge"].astype(np.float32),
+        "abs_d0sig": np.where(charged, d0sig, 0.0),
+        "abs_dz": np.where(charged, np.abs(cand["dz"]).astype(np.float64), 0.0),
     }
 
 
-def _block_values(values: Mapping[str, ak.Array], block: str) -> dict[str, ak.Array]:
+def _block_values(values: Mapping[str, np.ndarray], block: str) -> dict[str, np.ndarray]:
     """The per-candidate values of :data:`BLOCK_FEATURES` ``[block]``."""
     v = values
     if block == "egamma":
@@ -152,56 +198,98 @@ def _block_values(values: Mapping[str, ak.Array], block: str) -> dict[str, ak.Ar
     }
 
 
-def _block_masks(cand: ak.Array) -> dict[str, ak.Array]:
-    pdg = abs(cand.pdgId)
+def _block_masks(cone: TauCone) -> dict[str, np.ndarray]:
+    pdg = np.abs(cone.cand["pdgId"])
     egamma = (pdg == 11) | (pdg == 22)
     muon = pdg == 13
     return {"egamma": egamma, "muon": muon, "hadrons": ~(egamma | muon)}
 
 
-def raw_grids(tau: ak.Array, cand: ak.Array) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def raw_grids(cone: TauCone) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Unstandardised grids: input name -> (cell sums ``(n_tau, n_features, n, n)``, occupancy
     ``(n_tau, 1, n, n)``: 1 where the block has a candidate in the cell)."""
-    values = _candidate_values(tau, cand)
-    masks = _block_masks(cand)
+    values = _candidate_values(cone)
+    masks = _block_masks(cone)
+    tau_of = cone.tau_of_candidate
     grids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for grid, spec in GRIDS.items():
+        cells = GridCells(cone.cand["deta"], cone.cand["dphi"], spec)
         for block in BLOCKS:
             keep = masks[block]
-            block_values = {k: a[keep] for k, a in _block_values(values, block).items()}
-            summed = build_grid(cand.deta[keep], cand.dphi[keep], block_values, spec)
+            block_values = [a[keep] for a in _block_values(values, block).values()]
+            summed = cells.sums(tau_of[keep], len(cone), block_values, select=keep)
             grids[f"{grid}_{block}"] = (summed[:, :-1], (summed[:, -1:] > 0).astype(np.float32))
     return grids
 
 
-def tau_variables(tau: ak.Array, cand: ak.Array) -> dict[str, np.ndarray]:
-    """High-level features :data:`TAU_FEATURES` of the taus, one float32 value per tau."""
-    values = _candidate_values(tau, cand)
-    pt = ak.to_numpy(tau.pt).astype(np.float64)
-    dm = ak.to_numpy(tau.decayMode)
+def standardised_grids(cone: TauCone, grid_config: GridConfig) -> dict[str, np.ndarray]:
+    """``grid_config.apply(raw_grids(cone))``, bit for bit, in one pass over the candidates:
+    only occupied cells are summed and standardised (:func:`standardised_cells`), instead of
+    every cell of twelve dense grids per tau."""
+    values = _candidate_values(cone)
+    masks = _block_masks(cone)
+    tau_of = cone.tau_of_candidate
+    deta = cone.cand["deta"].astype(np.float64)
+    dphi = cone.cand["dphi"].astype(np.float64)
+    placed = {}
+    for grid, spec in GRIDS.items():
+        ieta, iphi, inside = cell_indices(deta, dphi, spec)
+        placed[grid] = (ieta * spec.n_cells + iphi, inside)
+    out: dict[str, np.ndarray] = {}
+    for name, stats in grid_config.stats.items():
+        grid, block = name.split("_", 1)
+        if grid not in GRIDS or block not in BLOCKS:
+            raise ConfigError(f"grid config: input '{name}' was not built")
+        features = _block_values(values, block)
+        if len(features) != len(stats):
+            raise ConfigError(
+                f"grid config: input '{name}' has {len(stats)} features, "
+                f"the recipe built {len(features)}"
+            )
+        cell, inside = placed[grid]
+        keep = masks[block] & inside
+        channels = np.empty((len(features), int(keep.sum())), dtype=np.float64)
+        for row, array in enumerate(features.values()):
+            flat = array[keep].astype(np.float64)
+            channels[row] = np.where(np.isfinite(flat), flat, 0.0)
+        n = GRIDS[grid].n_cells
+        columns = [[getattr(s, f) for s in stats] for f in ("center", "scale", "lower", "upper")]
+        cells = standardised_cells(
+            tau_of[keep], cell[keep], channels, len(cone), n * n, tuple(map(np.asarray, columns))
+        )
+        out[name] = cells.reshape(len(cone), len(stats), n, n)
+    return out
 
-    def total(array: ak.Array) -> np.ndarray:
-        return ak.to_numpy(ak.sum(array, axis=1)).astype(np.float64)
+
+def tau_variables(cone: TauCone) -> dict[str, np.ndarray]:
+    """High-level features :data:`TAU_FEATURES` of the taus, one float32 value per tau."""
+    values = _candidate_values(cone)
+    tau = cone.tau
+    pt = tau["pt"].astype(np.float64)
+    dm = tau["decayMode"]
+
+    def total(array: np.ndarray) -> np.ndarray:
+        return segment_sums(array, cone.counts).astype(np.float64)
 
     is_gamma, is_e, is_mu = values["is_photon"], values["is_electron"], values["is_muon"]
     is_charged = values["is_charged"]
     out = {
         "tau_pt_log": np.log(pt),
-        "tau_eta": ak.to_numpy(tau.eta),
-        "tau_mass": ak.to_numpy(tau.mass),
-        "tau_charge": ak.to_numpy(tau.charge),
+        "tau_eta": tau["eta"],
+        "tau_mass": tau["mass"],
+        "tau_charge": tau["charge"],
         "tau_dm0": dm == 0,
         "tau_dm1": dm == 1,
         "tau_dm10": dm == 10,
-        "tau_dxy": ak.to_numpy(tau.dxy),
-        "tau_dz": ak.to_numpy(tau.dz),
-        "tau_leadTkPtOverTauPt": ak.to_numpy(tau.leadTkPtOverTauPt),
-        "tau_chargedIso_rel": ak.to_numpy(tau.chargedIso) / pt,
-        "tau_neutralIso_rel": ak.to_numpy(tau.neutralIso) / pt,
-        "tau_rawIso_rel": ak.to_numpy(tau.rawIso) / pt,
-        "tau_chargedIso_log": np.log1p(ak.to_numpy(tau.chargedIso)),
-        "tau_neutralIso_log": np.log1p(ak.to_numpy(tau.neutralIso)),
-        "tau_photonsOutside_log": np.log1p(ak.to_numpy(tau.photonsOutsideSignalCone)),
+        "tau_dxy": tau["dxy"],
+        "tau_dz": tau["dz"],
+        "tau_leadTkPtOverTauPt": tau["leadTkPtOverTauPt"],
+        "tau_chargedIso_rel": tau["chargedIso"] / pt,
+        "tau_neutralIso_rel": tau["neutralIso"] / pt,
+        "tau_rawIso_rel": tau["rawIso"] / pt,
+        "tau_chargedIso_log": np.log1p(tau["chargedIso"]),
+        "tau_neutralIso_log": np.log1p(tau["neutralIso"]),
+        "tau_photonsOutside_log": np.log1p(tau["photonsOutsideSignalCone"]),
         "tau_n_charged": total(is_charged * (1.0 - is_e) * (1.0 - is_mu)),
         "tau_n_neutral": total((1.0 - is_charged) * (1.0 - is_gamma)),
         "tau_n_photons": total(is_gamma),
@@ -324,6 +412,6 @@ def deeptau_inputs(
 ) -> dict[str, np.ndarray]:
     """All model inputs of the taus ``events.Tau[mask]``: ``tau`` from ``preprocess.json``, the
     six grids standardised by ``grids.json``."""
-    tau, cand = tau_candidates(events, mask)
-    inputs = build_inputs(config, tau_variables(tau, cand))
-    return {**inputs, **grid_config.apply(raw_grids(tau, cand))}
+    cone = tau_candidates(events, mask)
+    inputs = build_inputs(config, tau_variables(cone))
+    return {**inputs, **standardised_grids(cone, grid_config)}

@@ -11,6 +11,7 @@ outside the list, dunder names, lambdas, comprehensions, ...) raises :class:`Con
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -62,22 +63,25 @@ ALLOWED_CONSTANTS: dict[str, float] = {
     **{f"numpy.{n}": v for n, v in _NUMPY_CONSTANTS.items()},
 }
 
+# numpy ufuncs rather than the ``operator`` functions: awkward arrays dispatch operators to
+# these same ufuncs, and numpy arrays then behave like them (``ndarray ** 2`` would otherwise
+# take numpy's ``square`` shortcut, which need not round like ``np.power``).
 _BINARY_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-    ast.BitAnd: operator.and_,
-    ast.BitOr: operator.or_,
-    ast.BitXor: operator.xor,
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.true_divide,
+    ast.FloorDiv: np.floor_divide,
+    ast.Mod: np.remainder,
+    ast.Pow: np.power,
+    ast.BitAnd: np.bitwise_and,
+    ast.BitOr: np.bitwise_or,
+    ast.BitXor: np.bitwise_xor,
 }
 _UNARY_OPS: dict[type[ast.unaryop], Callable[[Any], Any]] = {
-    ast.USub: operator.neg,
-    ast.UAdd: operator.pos,
-    ast.Invert: operator.invert,
+    ast.USub: np.negative,
+    ast.UAdd: np.positive,
+    ast.Invert: np.invert,
     ast.Not: np.logical_not,
 }
 _COMPARE_OPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
@@ -100,6 +104,7 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(expr: str, where: str) -> ast.Expression:
     try:
         return ast.parse(expr.strip(), mode="eval")
@@ -170,6 +175,20 @@ def _check(node: ast.AST, expr: str, where: str, names: set[str]) -> None:
             _check(kw.value, expr, where, names)
         return
     raise _reject(node, expr, where, f"{type(node).__name__} not allowed")
+
+
+def is_elementwise(expr: str, *, where: str = "expression") -> bool:
+    """True when ``expr`` only combines names and constants with operators and numpy ufuncs,
+    so evaluating it on flat arrays equals evaluating it on jagged ones element by element."""
+    tree = _parse(expr, where)
+    _check(tree.body, expr, where, set())
+    for node in ast.walk(tree.body):
+        if isinstance(node, ast.Call):
+            if not isinstance(ALLOWED_FUNCTIONS[_dotted(node.func)], np.ufunc):  # type: ignore[index]
+                return False
+        elif isinstance(node, (ast.IfExp, ast.Tuple, ast.List, ast.keyword)):
+            return False
+    return True
 
 
 def evaluate_expression(

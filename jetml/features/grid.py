@@ -71,27 +71,58 @@ def build_grid(
     """
     counts = ak.to_numpy(ak.num(deta, axis=1)).astype(np.int64)
     n_jets = len(counts)
-    flat_deta = ak.to_numpy(ak.flatten(deta, axis=1)).astype(np.float64)
-    flat_dphi = ak.to_numpy(ak.flatten(dphi, axis=1)).astype(np.float64)
+    flat_deta = ak.to_numpy(ak.flatten(deta, axis=1))
+    flat_dphi = ak.to_numpy(ak.flatten(dphi, axis=1))
     if len(flat_dphi) != len(flat_deta) or not np.array_equal(
         ak.to_numpy(ak.num(dphi, axis=1)), counts
     ):
         raise ModelInputError("grid: deta and dphi have different candidates per jet")
-    ieta, iphi, inside = cell_indices(flat_deta, flat_dphi, spec)
-    jet = np.repeat(np.arange(n_jets, dtype=np.int64), counts)
-    n = spec.n_cells
-    cell = ((jet * n + ieta) * n + iphi)[inside]
-    size = n_jets * n * n
-    channels: list[np.ndarray] = []
+    flat_values: dict[str, np.ndarray] = {}
     for name, array in values.items():
         if not np.array_equal(ak.to_numpy(ak.num(array, axis=1)), counts):
             raise ModelInputError(f"grid: value '{name}' has different candidates per jet")
-        flat = ak.to_numpy(ak.flatten(array, axis=1)).astype(np.float64)
-        flat = np.where(np.isfinite(flat), flat, 0.0)[inside]
-        channels.append(np.bincount(cell, weights=flat, minlength=size))
-    if with_counts:
-        channels.append(np.bincount(cell, minlength=size).astype(np.float64))
-    if not channels:
-        raise ConfigError("grid: no channels requested (no values and with_counts=False)")
-    stacked = np.stack(channels, axis=0).reshape(len(channels), n_jets, n, n)
-    return np.ascontiguousarray(stacked.transpose(1, 0, 2, 3), dtype=np.float32)
+        flat_values[name] = ak.to_numpy(ak.flatten(array, axis=1))
+    jet = np.repeat(np.arange(n_jets, dtype=np.int64), counts)
+    cells = GridCells(flat_deta, flat_dphi, spec)
+    return cells.sums(jet, n_jets, list(flat_values.values()), with_counts=with_counts)
+
+
+class GridCells:
+    """The cell of each of a flat list of positions in one grid (computed once, reused for
+    several selections of the positions and several channels)."""
+
+    def __init__(self, deta: np.ndarray, dphi: np.ndarray, spec: GridSpec) -> None:
+        self.spec = spec
+        ieta, iphi, self.inside = cell_indices(
+            np.asarray(deta, dtype=np.float64), np.asarray(dphi, dtype=np.float64), spec
+        )
+        self.cell = ieta * spec.n_cells + iphi
+
+    def sums(
+        self,
+        jet: np.ndarray,
+        n_jets: int,
+        values: list[np.ndarray],
+        *,
+        select: np.ndarray | None = None,
+        with_counts: bool = True,
+    ) -> np.ndarray:
+        """Float32 ``(n_jets, channels, n, n)`` cell sums of ``values`` (flat, aligned with
+        the positions, or with ``positions[select]``), then the count channel; ``jet`` gives
+        each (selected) position's jet. Sums run in float64 in position order."""
+        n = self.spec.n_cells
+        inside = self.inside if select is None else self.inside[select]
+        local = self.cell if select is None else self.cell[select]
+        cell = (jet * (n * n) + local)[inside]
+        size = n_jets * n * n
+        channels: list[np.ndarray] = []
+        for array in values:
+            flat = np.asarray(array, dtype=np.float64)
+            flat = np.where(np.isfinite(flat), flat, 0.0)[inside]
+            channels.append(np.bincount(cell, weights=flat, minlength=size))
+        if with_counts:
+            channels.append(np.bincount(cell, minlength=size).astype(np.float64))
+        if not channels:
+            raise ConfigError("grid: no channels requested (no values and with_counts=False)")
+        stacked = np.stack(channels, axis=0).reshape(len(channels), n_jets, n, n)
+        return np.ascontiguousarray(stacked.transpose(1, 0, 2, 3), dtype=np.float32)

@@ -22,6 +22,7 @@ import numpy as np
 
 from jetml.errors import ConfigError
 from jetml.features import DataConfig, preprocess_values
+from jetml.features.jagged import as_jagged
 from jetml.inference.model import DEFAULT_BATCH_SIZE, OnnxModel
 
 DEFAULT_GROWTH = 1.25
@@ -36,6 +37,16 @@ class Bucket:
     lengths: dict[str, int]
 
 
+def _jagged_column(array: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(candidates per jet, flat values) of a jagged column, straight from its buffers when
+    it has a plain layout (:func:`jetml.features.jagged.as_jagged`)."""
+    direct = as_jagged(array)
+    if direct is not None:
+        return direct.counts, direct.values
+    counts = np.asarray(ak.to_numpy(ak.num(array, axis=1)), dtype=np.int64)
+    return counts, np.asarray(ak.to_numpy(ak.flatten(array, axis=1)))
+
+
 def jet_lengths(cfg: DataConfig, variables: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Per jet and input group: ``clamp(n_candidates, min_length, max_length)`` (CMSSW's)."""
     out: dict[str, np.ndarray] = {}
@@ -44,7 +55,7 @@ def jet_lengths(cfg: DataConfig, variables: Mapping[str, Any]) -> dict[str, np.n
         first = grp.var_names[0]
         if first not in variables:
             raise ConfigError(f"{cfg.source}: input '{name}' needs variable '{first}'")
-        counts = np.asarray(ak.to_numpy(ak.num(variables[first], axis=1)), dtype=np.int64)
+        counts, _ = _jagged_column(variables[first])
         out[name] = np.clip(counts, grp.min_length, grp.max_length)
     return out
 
@@ -122,10 +133,8 @@ def prepare_groups(cfg: DataConfig, variables: Mapping[str, Any]) -> dict[str, P
         if name not in flat:
             if name not in variables:
                 raise ConfigError(f"{cfg.source}: inputs need variable '{name}'")
-            array = variables[name]
-            counts = np.asarray(ak.to_numpy(ak.num(array, axis=1)), dtype=np.int64)
-            values = np.asarray(ak.to_numpy(ak.flatten(array, axis=1)), dtype=np.float32)
-            flat[name] = (counts, values)
+            counts, values = _jagged_column(variables[name])
+            flat[name] = (counts, values.astype(np.float32, copy=False))
         return flat[name]
 
     groups: dict[str, PreparedGroup] = {}

@@ -13,6 +13,7 @@ import numpy as np
 import uproot
 
 from jetml.errors import InputFileError
+from jetml.features.jagged import Jagged
 from jetml.nanoaod import load_events
 
 _TARGET = "__target__"
@@ -137,8 +138,10 @@ def sample_of(path: str | Path) -> TrainingSample:
 
 def merge(parts: list[Any]) -> Any:
     """Per-file pieces as one: dicts and tuples key by key, numpy arrays by ``np.concatenate``,
-    awkward arrays by ``ak.concatenate``."""
+    awkward arrays and :class:`jetml.features.jagged.Jagged` columns by ``ak.concatenate``."""
     first = parts[0]
+    if isinstance(first, Jagged):  # the recipes' flat jagged columns, as awkward for training
+        return ak.concatenate([part.to_awkward() for part in parts])
     if isinstance(first, dict):
         return {key: merge([part[key] for part in parts]) for key in first}
     if isinstance(first, tuple):

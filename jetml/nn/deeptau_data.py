@@ -74,24 +74,24 @@ def read_taus(
         if require_labels and not labelled:
             raise InputFileError(f"{path}: no Tau_genPartFlav branch (not a labelled jetml sample)")
         mask = selection(events.Tau)
-        tau, cand = recipe.tau_candidates(events, mask)
+        cone = recipe.tau_candidates(events, mask)
         selected = events.Tau[mask]
         flav = ak.to_numpy(ak.flatten(selected.genPartFlav)) if labelled else None
         return {
-            "variables": recipe.tau_variables(tau, cand),
-            "grids": recipe.raw_grids(tau, cand),
+            "variables": recipe.tau_variables(cone),
+            "grids": recipe.raw_grids(cone),
             "label": (
                 recipe.LABEL_OF_GENPARTFLAV[np.clip(flav, 0, 5)]
                 if flav is not None
-                else np.full(len(tau), -1, dtype=np.int64)
+                else np.full(len(cone), -1, dtype=np.int64)
             ),
             "extras": {
-                "pt": ak.to_numpy(tau.pt).astype(np.float32),
-                "decay_mode": ak.to_numpy(tau.decayMode).astype(np.int64),
+                "pt": cone.tau["pt"].astype(np.float32),
+                "decay_mode": cone.tau["decayMode"].astype(np.int64),
                 "id_iso_cut": (
                     ak.to_numpy(ak.flatten(selected.idIsoCut)).astype(np.int64)
                     if "idIsoCut" in selected.fields
-                    else np.zeros(len(tau), dtype=np.int64)
+                    else np.zeros(len(cone), dtype=np.int64)
                 ),
             },
         }

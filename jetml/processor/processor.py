@@ -21,6 +21,7 @@ import numpy as np
 from coffea import processor
 
 from jetml.errors import ConfigError, InputFileError
+from jetml.features.columns import shared_columns
 from jetml.processor.metrics import inference_snapshot, sessions_since
 from jetml.taggers.base import UNLABELLED, Tagger, branch_available
 
@@ -158,6 +159,12 @@ class TaggerProcessor(processor.ProcessorABC):
         reading/building/in ORT, and the branches it lacked (then it is skipped). A branch that
         cannot be read raises :class:`InputFileError` naming the file and entry range.
         """
+        # one ChunkColumns for every tagger: each branch, candidate table and shared build once
+        with shared_columns(events):
+            return self._apply_taggers(events)
+
+    def _apply_taggers(self, events: ak.Array) -> tuple[ak.Array, dict[str, Any]]:
+        """:meth:`apply_taggers` inside the chunk's shared-columns scope."""
         report: dict[str, Any] = {}
         for tagger in self.taggers:
             missing = tagger.missing_inputs(events)

@@ -11,6 +11,8 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,6 +43,8 @@ class DeepTauTagger(ShippedTagger):
     def __init__(self, folder: str | Path | None = None) -> None:
         super().__init__("deeptau", folder)
         self.grid_config = GridConfig.load(self.shipped.card.file("grid_config"))
+        grids = json.dumps(self.grid_config.to_dict(), sort_keys=True)
+        self.inputs_key = (*self.inputs_key, hashlib.sha256(grids.encode()).hexdigest())
         self.branches = required_branches()
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:

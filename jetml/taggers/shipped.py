@@ -10,6 +10,8 @@ the file the card describes.
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -19,6 +21,7 @@ import numpy as np
 
 from jetml.errors import ConfigError
 from jetml.features import DataConfig
+from jetml.features.columns import columns_of
 from jetml.inference import OnnxModel
 from jetml.inference.card import CARD_SUFFIX, ModelCard, load_card
 from jetml.labels import Discriminant
@@ -52,6 +55,12 @@ class ShippedModel:
     output_labels: tuple[str, ...]
     selection: TrainingSelection
     card: ModelCard
+
+
+def config_digest(config: DataConfig) -> str:
+    """sha256 of a data config's canonical preprocess.json content."""
+    text = json.dumps(config.to_preprocess_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def shipped_model_names() -> list[str]:
@@ -106,6 +115,13 @@ class ShippedTagger(Tagger):
     def __init__(self, name: str, folder: str | Path | None = None) -> None:
         self.shipped = load_shipped(name, folder)
         self.name = name
+        self.inputs_key: tuple[str, ...] = (
+            type(self).__module__,
+            type(self).__qualname__,
+            config_digest(self.shipped.config),
+        )
+        """Taggers with equal keys build equal inputs for equal jets (same recipe and data
+        config); within a chunk they share one build (:meth:`shared_model_inputs`)."""
 
     def select(self, jets: ak.Array) -> ak.Array:
         """The jets inside the training selection recorded in the model card."""
@@ -122,9 +138,22 @@ class ShippedTagger(Tagger):
             return {name: score(columns) for name, score in self.discriminants.items()}
         return {name: columns[name] for name in self.score_names}
 
+    def shared_model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
+        """:meth:`model_inputs`, built once for consecutive taggers with the same
+        :attr:`inputs_key` and jets (e.g. the three DeepAK8 models) inside
+        :func:`jetml.features.columns.shared_columns`; built afresh otherwise. Only the latest
+        build is kept, so a chunk never holds more than one set of inputs besides the one
+        being built."""
+        selected = np.ascontiguousarray(ak.to_numpy(ak.flatten(mask)), dtype=bool)
+        key = (*self.inputs_key, selected.tobytes())
+        built = columns_of(events).latest(
+            "model_inputs", key, lambda: self.model_inputs(events, mask)
+        )
+        return dict(built)
+
     def model_output(self, events: ak.Array, mask: ak.Array) -> np.ndarray:
         """The model's output array for the selected jets, shape ``(n_jets, n_outputs)``."""
-        inputs = self.model_inputs(events, mask)
+        inputs = self.shared_model_inputs(events, mask)
         return self.shipped.model.run(inputs)[self.shipped.output]
 
     def evaluate(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
