@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("toy_models")
 
 def test_inputs_from_globs_and_fileset_json(cms_nano: Path, tmp_path: Path) -> None:
     fileset = resolve_inputs([str(cms_nano / "nano_*.root")])
-    assert list(fileset) == ["nano_dy", "nano_dy_empty", "nano_tt_v15"]
+    assert list(fileset) == ["nano_dy", "nano_dy_empty", "nano_dy_rntuple", "nano_tt_v15"]
     twice = resolve_inputs([str(cms_nano / "pfnano.root")] * 2)
     assert list(twice) == ["pfnano", "pfnano_2"]
     (tmp_path / "data").symlink_to(cms_nano)
@@ -87,4 +87,4 @@ def test_executor_errors(cms_nano: Path, tmp_path: Path, capsys: pytest.CaptureF
         pass
     argv = ["run", str(cms_nano / "pfnano.root"), "--taggers", TAGGERS_SPEC]
     assert main([*argv, "--chunksize", "0", "--out", str(tmp_path)]) == 2
-    assert "chunk size must be at least 1" in capsys.readouterr().err
+    assert "--chunksize must be at least 1" in capsys.readouterr().err
