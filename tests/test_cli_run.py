@@ -71,7 +71,7 @@ def test_tagger_resolution() -> None:
         resolve_taggers("no_such_module:factory")
     with pytest.raises(ConfigError, match="has no 'absent'"):
         resolve_taggers("processor_taggers:absent")
-    with pytest.raises(ConfigError, match="did not give a Tagger"):
+    with pytest.raises(ConfigError, match="refused without calling it"):
         resolve_taggers("processor_taggers:models_dir")
 
 
