@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--out", "-o", type=Path, required=True, help="output ROOT file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--format",
+        choices=("ttree", "rntuple"),
+        default="ttree",
+        help="store Events and Runs as TTrees (default, NanoAOD today) or RNTuples",
+    )
     parser.add_argument("--no-mpi", action="store_true", help="switch multiparton interactions off")
     parser.add_argument(
         "--pthat-min",
@@ -75,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
                 progress.update(task, rate=f"{done / elapsed:.1f} events/s")
 
         path = produce(
-            request, args.out, jobs=args.jobs, overwrite=args.overwrite, on_progress=advance
+            request,
+            args.out,
+            jobs=args.jobs,
+            overwrite=args.overwrite,
+            on_progress=advance,
+            file_format=args.format,
         )
     print(path)
     return 0

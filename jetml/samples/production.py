@@ -148,10 +148,12 @@ def produce(
     jobs: int = 1,
     overwrite: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    file_format: str = "ttree",
 ) -> Path:
     """Generate the sample described by ``request`` into ``output`` (atomic); return the path.
 
-    ``on_progress(n)`` is called in this process whenever n more events are done.
+    ``on_progress(n)`` is called in this process whenever n more events are done;
+    ``file_format`` is ``ttree`` or ``rntuple`` (how ``Events`` and ``Runs`` are stored).
     """
     request.validate()
     check_jobs(jobs)
@@ -165,7 +167,7 @@ def produce(
     }
     cross_sections: list[CrossSection] = []
     generated = 0
-    with PFNanoWriter(output, metadata) as writer:
+    with PFNanoWriter(output, metadata, file_format=file_format) as writer:
         for result in _results_in_order(request, jobs, on_progress):
             first_event = result.index * request.chunk_events
             writer.extend(
