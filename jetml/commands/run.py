@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
 
     from jetml.processor.chunks import PresetRequest, check_chunksize, resolve_inputs
     from jetml.processor.executors import check_scheduler, check_workers, default_workers
-    from jetml.processor.report import check_output_dir, timing_markdown, write_outputs
+    from jetml.processor.report import (
+        check_output_dir,
+        nonfinite_warning,
+        timing_markdown,
+        write_outputs,
+    )
     from jetml.processor.runner import RunOptions, run_processor
     from jetml.taggers.registry import resolve_taggers
 
@@ -91,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     result = run_processor(fileset, taggers, options)
-    for line in result.input_warnings:
+    nonfinite = nonfinite_warning(result)
+    if nonfinite:
+        nonfinite += f" (per chunk in {args.out / 'summary.json'})"
+    for line in [*result.input_warnings, *([nonfinite] if nonfinite else [])]:
         console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     for tagger in taggers:
         entries = sorted(result.output["skipped_taggers"][tagger.name])

@@ -97,6 +97,8 @@ class TaggerProcessor(processor.ProcessorABC):
             "skipped_taggers": {tagger.name: set() for tagger in self.taggers},
             "chunks": set(),
             "failed_chunks": set(),
+            # (tagger, file, entry_start, entry_stop, branch, values that are NaN or ±inf)
+            "nonfinite_inputs": set(),
         }
         for dataset in datasets:
             output["events"][dataset] = 0
@@ -163,6 +165,7 @@ class TaggerProcessor(processor.ProcessorABC):
             started = time.perf_counter()
             _read_branches(events, [*tagger.branches, *_processor_branches(tagger, events)])
             read_s = time.perf_counter() - started
+            nonfinite = count_nonfinite(events, tagger.branches)
             jets = events[tagger.collection]
             mask = tagger.select(jets)
             before = inference_snapshot()
@@ -188,6 +191,7 @@ class TaggerProcessor(processor.ProcessorABC):
                 "read_s": read_s,
                 "build_s": evaluate_s - ort_s,
                 "ort_s": ort_s,
+                "nonfinite": nonfinite,
             }
         return events, report
 
@@ -225,6 +229,13 @@ class TaggerProcessor(processor.ProcessorABC):
             timing["jets"] = n_jets
             timing["events"] = len(events)
             cutflow[f"{tagger.name}: jets evaluated"] = n_jets
+            where = (
+                filename,
+                metadata.get("entrystart", 0),
+                metadata.get("entrystop", len(events)),
+            )
+            for branch, count in entry["nonfinite"].items():
+                output["nonfinite_inputs"].add((tagger.name, *where, branch, count))
         output["sessions"] = sessions_since(sessions_before)
         output["chunk_seconds"] = time.perf_counter() - chunk_started
         output["chunk_cpu_seconds"] = time.process_time() - cpu_started
@@ -263,6 +274,26 @@ class TaggerProcessor(processor.ProcessorABC):
     def postprocess(self, accumulator: dict[str, Any]) -> dict[str, Any]:
         """Nothing to finalise: the merged accumulator is the result."""
         return accumulator
+
+
+def count_nonfinite(events: ak.Array, branches: Iterable[str]) -> dict[str, int]:
+    """Per floating-point input branch held by ``events``: how many values are NaN or ±inf.
+
+    Such values change scores silently (a NaN jet fails every selection, an inf one is clipped),
+    so the processor counts them per tagger and chunk and ``jetml run`` warns once.
+    """
+    counts: dict[str, int] = {}
+    for branch in dict.fromkeys(branches):
+        if not branch_available(events, branch):
+            continue
+        collection, _, field = branch.partition("_")
+        array = events[branch] if branch in events.fields else events[collection][field]
+        values = ak.to_numpy(ak.flatten(array, axis=None))
+        if values.dtype.kind == "f":
+            bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+            if bad:
+                counts[branch] = bad
+    return counts
 
 
 def _flat(array: ak.Array) -> np.ndarray:

@@ -69,7 +69,37 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         "worker_processes": result.worker_processes,
         "sessions_created": result.sessions_created,
         "sessions_per_process": sessions_per_process(result),
+        "nonfinite_inputs": nonfinite_inputs(result),
     }
+
+
+def nonfinite_inputs(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Per tagger with NaN/±inf input values: the total, per branch, and per chunk."""
+    report: dict[str, dict[str, Any]] = {}
+    for tagger, path, start, stop, branch, count in sorted(result.output["nonfinite_inputs"]):
+        entry = report.setdefault(tagger, {"values": 0, "branches": {}, "chunks": {}})
+        entry["values"] += count
+        entry["branches"][branch] = entry["branches"].get(branch, 0) + count
+        entry["chunks"].setdefault(f"{path} entries {start}-{stop}", {})[branch] = count
+    return report
+
+
+def nonfinite_warning(result: RunResult) -> str | None:
+    """One line summarising :func:`nonfinite_inputs`, or None when every input was finite."""
+    report = nonfinite_inputs(result)
+    if not report:
+        return None
+    chunks = {chunk for entry in report.values() for chunk in entry["chunks"]}
+    parts = [
+        f"{tagger} {entry['values']} ("
+        + ", ".join(f"{branch} {n}" for branch, n in entry["branches"].items())
+        + ")"
+        for tagger, entry in report.items()
+    ]
+    return (
+        f"NaN/inf input values in {len(chunks)} chunk(s), scores of those jets are unreliable: "
+        + "; ".join(parts)
+    )
 
 
 def sessions_per_process(result: RunResult) -> dict[str, int]:
