@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
+    from jetml.outputs import check_output_path
     from jetml.samples.production import GenerationRequest, check_jobs, produce
-    from jetml.samples.writer import check_output_path
 
     request = GenerationRequest(
         args.preset, args.events, args.seed, mpi=not args.no_mpi, pthat_min=args.pthat_min

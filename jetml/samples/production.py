@@ -24,12 +24,13 @@ import numpy as np
 
 from jetml import __version__
 from jetml.errors import ConfigError
+from jetml.outputs import check_output_path
 from jetml.samples.build import Table, build_batch, concatenate_batches
 from jetml.samples.detector import DetectorModel
 from jetml.samples.filters import EVENT_FILTERS
 from jetml.samples.generator import CrossSection, PythiaGenerator
 from jetml.samples.presets import get_preset
-from jetml.samples.writer import PFNanoWriter, RunSummary, check_output_path
+from jetml.samples.writer import PFNanoWriter, RunSummary
 
 CHUNK_EVENTS = 200  # default events per Pythia instance (part of the definition of the content)
 BATCH_EVENTS = 50  # events reconstructed together (memory bound, progress granularity)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -47,24 +46,6 @@ class RunSummary:
     sigma_pb: float
     sigma_err_pb: float
     filter_efficiency: float = 1.0
-
-
-def check_output_path(path: Path, *, overwrite: bool) -> None:
-    """Raise OutputFileError when ``path`` exists without ``overwrite`` or cannot be written."""
-    if path.exists() and not overwrite:
-        raise OutputFileError(f"{path}: output exists (use --overwrite to replace it)")
-    if path.exists() and path.is_dir():
-        raise OutputFileError(f"{path}: output path is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputFileError(f"{path}: folder {parent} does not exist")
-    try:  # a real write probe: os.access says yes to root even where writing fails
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as error:
-        raise OutputFileError(
-            f"{path}: folder {parent} is not writable ({error.strerror})"
-        ) from error
 
 
 def to_fields(scalars: dict[str, np.ndarray], collections: dict[str, Table]) -> dict:
