@@ -43,6 +43,7 @@ def copy_events(
         for name in names
         if name.startswith("n") and any(other.startswith(f"{name[1:]}_") for other in names)
     }
+    counted_alone = {name for name in names if "_" not in name and f"n{name}" in names}
     columns: dict[str, object] = {}
     collections: dict[str, dict[str, ak.Array]] = {}
     for name, array in arrays.items():
@@ -53,7 +54,9 @@ def copy_events(
         prefix = name.partition("_")[0]
         if prefix in counted and name != f"n{prefix}":
             collections.setdefault(prefix, {})[name[len(prefix) + 1 :]] = array
-        elif not (name.startswith("n") and name[1:] in counted):
+        elif name in counted_alone:  # a jagged branch with its own counter: uproot writes nX
+            columns[name] = array
+        elif not (name.startswith("n") and (name[1:] in counted or name[1:] in counted_alone)):
             columns[name] = ak.to_numpy(array)
     columns |= {prefix: ak.zip(fields) for prefix, fields in collections.items()}
     types = {
