@@ -166,7 +166,7 @@ def produce(
         "detector_model": asdict(DetectorModel()),
         "pythia_preset_settings": list(get_preset(request.preset).settings),
     }
-    cross_sections: list[CrossSection] = []
+    cross_section = CrossSectionSum()
     generated = 0
     with PFNanoWriter(output, metadata, file_format=file_format) as writer:
         for result in _results_in_order(request, jobs, on_progress):
@@ -178,9 +178,9 @@ def produce(
                 scalars=result.scalars,
                 collections=result.collections,
             )
-            cross_sections.append(result.cross_section)
+            cross_section.add(result.cross_section)
             generated += result.n_generated
-        sigma, sigma_err = combine_cross_sections(cross_sections)
+        sigma, sigma_err = cross_section.combined()
         writer.finish(
             [
                 RunSummary(
@@ -203,15 +203,27 @@ def check_jobs(jobs: int) -> None:
         raise ConfigError(f"--jobs must be >= 1 (got {jobs})")
 
 
-def combine_cross_sections(parts: list[CrossSection]) -> tuple[float, float]:
-    """Accepted-event-weighted mean of the chunks' sigmaGen, with the errors combined."""
-    weights = np.array([p.n_accepted for p in parts], dtype=np.float64)
-    sigma = np.array([p.sigma_pb for p in parts])
-    errors = np.array([p.sigma_err_pb for p in parts])
-    total = weights.sum()
-    return float((weights * sigma).sum() / total), float(
-        np.sqrt(((weights * errors) ** 2).sum()) / total
-    )
+@dataclass
+class CrossSectionSum:
+    """Running accepted-event-weighted mean of the chunks' sigmaGen, errors combined in
+    quadrature (running sums, so memory does not grow with the number of chunks)."""
+
+    weight: float = 0.0
+    weighted_sigma: float = 0.0
+    weighted_error_squared: float = 0.0
+
+    def add(self, part: CrossSection) -> None:
+        """Include one chunk's cross section."""
+        self.weight += part.n_accepted
+        self.weighted_sigma += part.n_accepted * part.sigma_pb
+        self.weighted_error_squared += (part.n_accepted * part.sigma_err_pb) ** 2
+
+    def combined(self) -> tuple[float, float]:
+        """(sigma, sigma error) in pb."""
+        return (
+            self.weighted_sigma / self.weight,
+            float(np.sqrt(self.weighted_error_squared)) / self.weight,
+        )
 
 
 def _results_in_order(
