@@ -13,7 +13,7 @@ import importlib.util
 import os
 import struct
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -186,7 +186,8 @@ def load_events(
 ) -> ak.Array:
     """Open ``path`` as coffea NanoEvents (virtual arrays: branches are read on first use).
 
-    ``metadata`` becomes ``events.metadata`` (coffea processors read ``dataset`` from it).
+    ``metadata`` becomes ``events.metadata`` (coffea processors read ``dataset`` from it), after
+    ``filename``, ``entrystart`` and ``entrystop`` (which error messages name).
     """
     return events_from_tree(
         open_events_tree(path), entry_start=entry_start, entry_stop=entry_stop, metadata=metadata
@@ -228,11 +229,36 @@ def events_from_tree(
                 mode="virtual",
                 entry_start=entry_start,
                 entry_stop=entry_stop,
-                metadata=dict(metadata) if metadata is not None else None,
+                metadata={
+                    "filename": str(path),
+                    "entrystart": entry_start or 0,
+                    "entrystop": tree.num_entries if entry_stop is None else entry_stop,
+                    **(metadata or {}),
+                },
                 iteritems_options=iteritems_options,
             ).events()
         except Exception as error:
             raise InputFileError(f"{path}: cannot build NanoEvents ({_one_line(error)})") from error
+
+
+def read_branches(events: ak.Array, branches: Iterable[str]) -> None:
+    """Load ``branches`` of NanoEvents from disk now (they are lazy), so a damaged basket fails
+    here as one InputFileError naming the file, entry range and branch instead of deep inside
+    the first computation that touches it; also lets callers time reading on its own."""
+    metadata = getattr(events, "metadata", None) or {}
+    for branch in dict.fromkeys(branches):
+        collection, _, field = branch.partition("_")
+        array = events[branch] if branch in events.fields else events[collection][field]
+        try:
+            ak.materialize(array)
+        except Exception as error:
+            where = (
+                f"{metadata.get('filename', '?')} entries "
+                f"{metadata.get('entrystart', '?')}-{metadata.get('entrystop', '?')}"
+            )
+            raise InputFileError(
+                f"{where}: cannot read branch {branch} ({_one_line(error)})"
+            ) from error
 
 
 def _one_line(error: BaseException) -> str:

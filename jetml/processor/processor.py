@@ -20,7 +20,8 @@ import hist
 import numpy as np
 from coffea import processor
 
-from jetml.errors import ConfigError, InputFileError
+from jetml.errors import ConfigError
+from jetml.nanoaod import read_branches
 from jetml.processor.metrics import inference_snapshot, sessions_since
 from jetml.taggers.base import UNLABELLED, Tagger, branch_available
 
@@ -163,7 +164,7 @@ class TaggerProcessor(processor.ProcessorABC):
                 report[tagger.name] = {"missing": missing}
                 continue
             started = time.perf_counter()
-            _read_branches(events, [*tagger.branches, *_processor_branches(tagger, events)])
+            read_branches(events, [*tagger.branches, *_processor_branches(tagger, events)])
             read_s = time.perf_counter() - started
             nonfinite = count_nonfinite(events, tagger.branches)
             jets = events[tagger.collection]
@@ -320,25 +321,6 @@ def _candidate_processor_branches(tagger: Tagger) -> list[str]:
 def _processor_branches(tagger: Tagger, events: ak.Array) -> list[str]:
     """The processor's own branches for ``tagger`` that ``events`` hold."""
     return [b for b in _candidate_processor_branches(tagger) if branch_available(events, b)]
-
-
-def _read_branches(events: ak.Array, branches: Iterable[str]) -> None:
-    """Load ``branches`` from disk now (NanoEvents are lazy) so reading is timed on its own."""
-    for branch in dict.fromkeys(branches):
-        collection, _, field = branch.partition("_")
-        array = events[branch] if branch in events.fields else events[collection][field]
-        try:
-            ak.materialize(array)
-        except Exception as error:
-            metadata = getattr(events, "metadata", None) or {}
-            where = (
-                f"{metadata.get('filename', '?')} entries "
-                f"{metadata.get('entrystart', '?')}-{metadata.get('entrystop', '?')}"
-            )
-            first_line = (str(error).strip().splitlines() or [""])[0]
-            raise InputFileError(
-                f"{where}: cannot read branch {branch} ({type(error).__name__}: {first_line})"
-            ) from error
 
 
 def _matched_gen_pt(events: ak.Array, collection: str, mask: ak.Array) -> np.ndarray | None:
