@@ -24,8 +24,8 @@ from coffea.nanoevents import NanoAODSchema, NanoEventsFactory, PFNanoAODSchema
 from jetml.errors import InputFileError
 
 EVENTS_TREE = "Events"
-# uproot class names of an ``Events`` object jetml reads, and how messages name them.
-EVENTS_CLASSES = {"TTree": "TTree", "ROOT::RNTuple": "RNTuple"}
+# uproot class names of an ``Events`` object jetml reads.
+EVENTS_CLASSES = ("TTree", "ROOT::RNTuple")
 EventsSource: TypeAlias = Any  # an uproot TTree or RNTuple: keys(), num_entries, ``in``, .file
 # Seconds uproot waits for a remote server before the file is reported unreachable.
 URL_TIMEOUT_S = 30
