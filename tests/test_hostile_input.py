@@ -332,6 +332,52 @@ def test_05_results_in_order_with_bounded_lookahead() -> None:
     assert peak == 4
 
 
+@pytest.fixture(scope="module")
+def one_real_chunk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pickled 50-event qcd chunk, generated once, that the streaming test writes many times."""
+    import pickle
+
+    from jetml.samples.production import generate_chunk
+
+    path = tmp_path_factory.mktemp("chunk") / "qcd50.pkl"
+    request = GenerationRequest("qcd", 50, 1, chunk_events=50)
+    path.write_bytes(pickle.dumps(generate_chunk(request, 0, 50)))
+    return path
+
+
+def test_05_memory_flat_in_events(one_real_chunk: Path, tmp_path: Path) -> None:
+    """produce() streams: peak memory for 20000 events is that for 2000 (Pythia stubbed by a
+    real chunk repeated, so only planning, ordering and writing are measured)."""
+    code = textwrap.dedent(
+        """
+        import dataclasses, pickle, resource, sys
+        from pathlib import Path
+        import jetml.samples.production as production
+        chunk = pickle.loads(Path(sys.argv[1]).read_bytes())
+        production.generate_chunk = lambda request, index, n, progress=None: (
+            dataclasses.replace(chunk, index=index)
+        )
+        events = int(sys.argv[2])
+        request = production.GenerationRequest("qcd", events, 1, chunk_events=50)
+        production.produce(request, Path(sys.argv[3]))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """
+    )
+    peak_kib = {}
+    for events in (2000, 20000):
+        out = tmp_path / f"{events}.root"
+        done = subprocess.run(
+            [PYTHON, "-c", code, str(one_real_chunk), str(events), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=HANG_TIMEOUT_S,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert open_events_tree(out).num_entries == events
+        peak_kib[events] = int(done.stdout.split()[-1])
+    assert peak_kib[20000] < peak_kib[2000] + 30 * 1024, peak_kib
+
+
 SIGNAL_CASES = [("SIGTERM", signal.SIGTERM, 143, "terminated"), ("SIGINT", signal.SIGINT, 130, "")]
 
 
@@ -521,6 +567,73 @@ def test_07_bench_output_folder_checked_first(
     argv = ["bench", "--models", str(tmp_path / "no_models"), "--file", str(cms_nano)]
     assert main([*argv, "--output", str(output)]) == 2
     one_line_error(capsys.readouterr().err, str(output), "does not exist")
+
+
+@pytest.fixture(scope="module")
+def damaged_basket(cms_nano: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pfnano.root with the first basket of PFCands_pt overwritten (a DecompressionError)."""
+    import shutil
+
+    import uproot
+
+    target = tmp_path_factory.mktemp("damaged") / "pfnano_damaged.root"
+    shutil.copy(cms_nano / "pfnano.root", target)
+    target.chmod(0o644)
+    branch = uproot.open(cms_nano / "pfnano.root")["Events"]["PFCands_pt"]
+    seek = int(branch.member("fBasketSeek")[0])
+    with target.open("r+b") as handle:
+        handle.seek(seek + branch.basket(0).member("fKeylen") + 25)
+        handle.write(b"\xff" * 256)
+    return target
+
+
+@pytest.fixture(scope="module")
+def garbage_onnx_models(cms_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the CMS models folder (links) whose DeepAK8 full.onnx is not ONNX."""
+    folder = tmp_path_factory.mktemp("cms_models")
+    for model in cms_models.iterdir():
+        if model.is_dir():
+            (folder / model.name).mkdir()
+            for item in model.iterdir():
+                (folder / model.name / item.name).symlink_to(item)
+    (folder / "deepak8_v02" / "full.onnx").unlink()
+    (folder / "deepak8_v02" / "full.onnx").write_bytes(b"not an onnx model\n" * 10)
+    return folder
+
+
+CMS_COMMAND_CASES = [
+    ("crosscheck-damaged-file", "crosscheck", "damaged", "cms", "cannot read branch PFCands_pt"),
+    ("bench-damaged-file", "bench", "damaged", "cms", "cannot read branch PFCands_pt"),
+    ("bench-garbage-onnx", "bench", "good", "garbage", "deepak8_v02/full.onnx"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "command", "data", "models", "cause"),
+    CMS_COMMAND_CASES,
+    ids=[c[0] for c in CMS_COMMAND_CASES],
+)
+def test_07_cms_commands_on_bad_files(
+    case: str,
+    command: str,
+    data: str,
+    models: str,
+    cause: str,
+    request: pytest.FixtureRequest,
+    cms_nano: Path,
+    cms_models: Path,
+) -> None:
+    file = (
+        request.getfixturevalue("damaged_basket") if data == "damaged" else cms_nano / "pfnano.root"
+    )
+    folder = request.getfixturevalue("garbage_onnx_models") if models == "garbage" else cms_models
+    args = [command, str(file), "--models", str(folder)]
+    if command == "bench":
+        args = [command, "--file", str(file), "--models", str(folder), "--jets", "8"]
+        args += ["--repeats", "1"]
+    done = jetml(*args)
+    assert done.returncode == 2, done.stderr[-3000:]
+    one_line_error(done.stderr, cause)
 
 
 # ------------------------------------------------------------------ 8. file names and URLs
