@@ -807,6 +807,18 @@ def test_rntuple_run_matches_ttree_twin(cms_nano: Path, tmp_path: Path) -> None:
     assert ntuple["processed_events"] == tree["processed_events"] == 10
 
 
+def test_rntuple_crosscheck_matches_ttree_twin(
+    cms_nano: Path, cms_models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = {}
+    for name in ("pfnano.root", "pfnano_rntuple.root"):
+        code = main(["crosscheck", str(cms_nano / name), "--models", str(cms_models)])
+        table = capsys.readouterr().out
+        assert "FatJet_particleNet_TvsQCD" in table
+        tables[name] = (code, table.split("\n", 2)[2])  # after the title naming the file
+    assert tables["pfnano_rntuple.root"] == tables["pfnano.root"]
+
+
 def test_rntuple_generate_format(tmp_path: Path) -> None:
     from jetml.samples.production import produce
 
