@@ -2,7 +2,7 @@
 
 Run from the project root: ``python benchmarks/bench_cms_models.py [--jets N] [--repeats R]``.
 It reads the CMS models and the PFNano file beside the project (``../shared``) and prints the
-markdown tables that ``jetml bench`` prints (protocol: :mod:`jetml.cms_timing`). Targets: at
+markdown tables that ``jetml bench`` prints (protocol: :mod:`jetml.cms.timing`). Targets: at
 least 2x on DeepAK8 and on ParticleNet-AK8 over the CMSSW-style evaluation.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from jetml.cms_timing import timing_report
+from jetml.cms.timing import timing_report
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

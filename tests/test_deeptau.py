@@ -22,9 +22,9 @@ from jetml.errors import ConfigError, InputFileError
 from jetml.features import deeptau as recipe
 from jetml.inference import OnnxModel
 from jetml.nanoaod import load_events
-from jetml.nn import tau_data
-from jetml.nn.deeptau import DeepTau, discriminants
-from jetml.nn.tau_pipeline import cut_based_comparison
+from jetml.nn import deeptau_data
+from jetml.nn.deeptau import DeepTau
+from jetml.nn.deeptau_metrics import cut_based_comparison, discriminants
 from jetml.nn.training import TrainConfig, evaluate_loss, fit, to_tensors
 
 
@@ -39,8 +39,8 @@ def tau_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def table(tau_samples) -> tau_data.TauTable:
-    return tau_data.read_taus(tau_samples)
+def table(tau_samples) -> deeptau_data.TauTable:
+    return deeptau_data.read_taus(tau_samples)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def trained(tau_samples, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _reference(events, selection: tau_data.TauSelection):
+def _reference(events, selection: deeptau_data.TauSelection):
     """Per-tau Python loops over the candidates: raw grids and a few high-level features."""
     taus, cands = ak.to_list(events.Tau), ak.to_list(events.PFCands)
     grids = {name: [] for name in recipe.grid_input_names()}
@@ -105,7 +105,7 @@ def _reference(events, selection: tau_data.TauSelection):
 
 
 def test_vectorised_features_match_per_tau_reference(tau_samples) -> None:
-    selection = tau_data.TauSelection()
+    selection = deeptau_data.TauSelection()
     for path in tau_samples:
         events = load_events(path)
         tau, cand = recipe.tau_candidates(events, selection(events.Tau))
@@ -152,8 +152,8 @@ def test_labels_and_grid_standardisation(table, tmp_path) -> None:
 
 
 def test_training_a_few_steps_lowers_the_loss(table) -> None:
-    config, grid_config = tau_data.fit_configs(table)
-    data = tau_data.to_dataset(table, config, grid_config)
+    config, grid_config = deeptau_data.fit_configs(table)
+    data = deeptau_data.to_dataset(table, config, grid_config)
     torch.manual_seed(0)
     model = DeepTau(
         n_tau_features=len(recipe.TAU_FEATURES),
@@ -201,8 +201,8 @@ def test_tagger_scores_equal_the_model_run_directly(trained, tau_samples, table)
     mask = tagger.select(events.Tau)
     scores = tagger.evaluate(events, mask)
     n_taus = int(ak.sum(mask))
-    reference = tau_data.to_dataset(
-        tau_data.read_taus(tau_samples[:1]), tagger.shipped.config, tagger.grid_config
+    reference = deeptau_data.to_dataset(
+        deeptau_data.read_taus(tau_samples[:1]), tagger.shipped.config, tagger.grid_config
     )
     assert len(reference) == n_taus > 0
     model = OnnxModel(trained / "deeptau.onnx")
@@ -250,8 +250,8 @@ def test_shipped_deeptau_tagger_matches_raw_onnx(tau_samples) -> None:
     events = load_events(tau_samples[0])
     mask = tagger.select(events.Tau)
     inputs = tagger.model_inputs(events, mask)
-    reference = tau_data.to_dataset(
-        tau_data.read_taus(tau_samples[:1]), tagger.shipped.config, tagger.grid_config
+    reference = deeptau_data.to_dataset(
+        deeptau_data.read_taus(tau_samples[:1]), tagger.shipped.config, tagger.grid_config
     )
     for name, array in reference.inputs.items():
         np.testing.assert_array_equal(inputs[name], array, err_msg=name)

@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 import torch
 
 from jetml.nn.base import TaggerNet
-from jetml.nn.bregression import BRegression
+from jetml.nn.breg import BRegression
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DeepAK8
 from jetml.nn.deepdoublex import DeepDoubleX

@@ -7,17 +7,14 @@ import pytest
 
 pytest.importorskip("torch")
 
-from jetml.nn.deepdoublex import discriminants as ddx_discriminants
-from jetml.nn.deeptau import (
-    WORKING_POINT_EFFICIENCIES,
-    working_points,
-)
-from jetml.nn.deeptau import discriminants as tau_discriminants
+from jetml.labels import DEEPDOUBLEX_CLASSES, DEEPDOUBLEX_DISCRIMINANTS, discriminant_scores
+from jetml.nn.deeptau import WORKING_POINT_EFFICIENCIES, working_points
+from jetml.nn.deeptau_metrics import discriminants as tau_discriminants
 
 
 def test_deepdoublex_pairwise_ratios() -> None:
     probabilities = np.array([[0.5, 0.3, 0.2], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # QCD, Hbb, Hcc
-    d = ddx_discriminants(probabilities)
+    d = discriminant_scores(DEEPDOUBLEX_DISCRIMINANTS, DEEPDOUBLEX_CLASSES, probabilities)
     np.testing.assert_allclose(d["BvL"], [0.3 / 0.8, 0.0, 0.0])
     np.testing.assert_allclose(d["CvL"], [0.2 / 0.7, 1.0, 0.0])
     np.testing.assert_allclose(d["CvB"], [0.2 / 0.5, 1.0, 0.0])  # 0/0 -> 0, never NaN

@@ -16,7 +16,7 @@ import torch
 from jetml.errors import ConfigError, InputFileError, ModelIntegrityError
 from jetml.features import build_inputs, load_data_config
 from jetml.inference import OnnxModel
-from jetml.nn.bregression import BRegression
+from jetml.nn.breg import BRegression
 from jetml.nn.data import ArrayDataset, TrainingSample
 from jetml.nn.deepak8 import DeepAK8
 from jetml.nn.package import load_model, parity_of, write_model

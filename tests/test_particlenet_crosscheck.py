@@ -11,13 +11,13 @@ import pytest
 import uproot
 
 from jetml.cli import main
-from jetml.crosscheck import MAX_DIFFERENCE, REQUIRED_FRACTION, TOLERANCE, crosscheck
+from jetml.cms.crosscheck import MAX_DIFFERENCE, REQUIRED_FRACTION, TOLERANCE, crosscheck
 from jetml.errors import ConfigError, ModelIntegrityError
+from jetml.labels import Discriminant
 from jetml.nanoaod import load_events
 from jetml.taggers.particlenet import (
     MODELS_ENV,
     PARTICLENET_AK8_V01,
-    Discriminant,
     ParticleNetTagger,
     from_environment,
     particlenet_taggers,
@@ -70,7 +70,7 @@ def test_full_target_on_all_jets(result):
 
 def test_crosscheck_command_prints_the_table(cms_nano, cms_models, result, capsys, monkeypatch):
     # the comparison itself is the module fixture; this checks what the command makes of it
-    monkeypatch.setattr("jetml.crosscheck.crosscheck", lambda path, models: result)
+    monkeypatch.setattr("jetml.cms.crosscheck.crosscheck", lambda path, models: result)
     code = main(["crosscheck", str(cms_nano / "pfnano.root"), "--models", str(cms_models)])
     out = capsys.readouterr().out
     assert code == (0 if result.passed else 1)

@@ -44,24 +44,24 @@ def _raw_outputs(name: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
 def _training_inputs(name: str, path: Path, config) -> dict[str, np.ndarray]:
     """Inputs as the training code builds them from the same file (all jets, no labels)."""
     if name.startswith("deepak8"):
-        from jetml.nn import fatjet_data
+        from jetml.nn import deepak8_data
 
-        table = fatjet_data.read_fatjets([path], "full", require_labels=False)
-        return fatjet_data.to_dataset(table, config).inputs
+        table = deepak8_data.read_fatjets([path], "full", require_labels=False)
+        return deepak8_data.to_dataset(table, config).inputs
     if name == "deepdoublex":
-        from jetml.nn import ddx_data
+        from jetml.nn import deepdoublex_data
 
-        table = ddx_data.read_ddx_jets([path], require_labels=False)
-        return ddx_data.to_dataset(table, config).inputs
+        table = deepdoublex_data.read_deepdoublex_jets([path], require_labels=False)
+        return deepdoublex_data.to_dataset(table, config).inputs
     if name == "deepjet":
-        from jetml.nn import ak4_data
+        from jetml.nn import deepjet_data
 
-        table = ak4_data.read_ak4_jets([path], require_labels=False)
-        return ak4_data.to_dataset(table, config).inputs
-    from jetml.nn import bjet_data
+        table = deepjet_data.read_deepjet_jets([path], require_labels=False)
+        return deepjet_data.to_dataset(table, config).inputs
+    from jetml.nn import breg_data
 
-    table = bjet_data.read_bjets([path], with_target=False)
-    return bjet_data.to_dataset(table, config).inputs
+    table = breg_data.read_breg_jets([path], with_target=False)
+    return breg_data.to_dataset(table, config).inputs
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("torch")
 
 from jetml.cli import main
+from jetml.features.deepak8 import INPUT_VARIANTS
 from jetml.nn.data import ArrayDataset
-from jetml.nn.fatjet_data import INPUT_VARIANTS
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +180,15 @@ def test_train_deepdoublex_three_classes(tmp_path_factory, tmp_path, capsys, cms
     assert shapes == {"global": (5, 1), "npf": (8, 60), "cpf": (21, 40), "sv": (7, 5)}
     real = cms_nano / "pfnano.root"
     assert main(["validate", str(out), "--data", str(real), "--plots", str(tmp_path)]) == 0
+
+
+def test_train_command_names_exactly_the_registered_recipes() -> None:
+    from jetml.commands.train import TAGGERS
+    from jetml.nn.recipes import RECIPES
+
+    assert TAGGERS == tuple(RECIPES)
+    # every recipe's selection defaults are the tagger's documented ones
+    assert {name: r.selection().pt_min for name, r in RECIPES.items()} == {
+        "deepak8": 300.0, "deepak8_md": 300.0, "deepjet": 20.0, "deepdoublex": 300.0,
+        "breg": 20.0, "deeptau": 20.0,
+    }  # fmt: skip

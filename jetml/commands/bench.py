@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure and print the tables."""
-    from jetml.cms_timing import timing_report
+    from jetml.cms.timing import timing_report
     from jetml.errors import ConfigError
     from jetml.outputs import check_output_path, write_text_atomically
 

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from jetml.crosscheck import MAX_DIFFERENCE, REQUIRED_FRACTION, TOLERANCE, crosscheck
+    from jetml.cms.crosscheck import MAX_DIFFERENCE, REQUIRED_FRACTION, TOLERANCE, crosscheck
 
     result = crosscheck(args.file, args.models)
     table = Table(

@@ -14,6 +14,7 @@ import shlex
 from pathlib import Path
 
 TAGGERS = ("deepak8", "deepak8_md", "deepjet", "deepdoublex", "breg", "deeptau")
+"""The names of :data:`jetml.nn.recipes.RECIPES` (kept here so ``--help`` needs no torch)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,20 +68,13 @@ _COMMON_OPTIONS = (
     "epochs", "width", "batch_size", "lr", "patience", "threads", "seed", "split_seed", "pt_min",
     "max_jets", "name", "version",
 )  # fmt: skip
-_TAGGER_OPTIONS = {
-    "deepak8": ("inputs", "pt_max"),
-    "deepak8_md": ("inputs", "pt_max", "lam"),
-    "deepjet": (),
-    "deepdoublex": (),
-    "breg": (),
-    "deeptau": (),
-}
 
 
-def canonical_command(args: argparse.Namespace) -> str:
-    """The full command line that reproduces this training (every relevant setting explicit)."""
+def canonical_command(args: argparse.Namespace, options: tuple[str, ...]) -> str:
+    """The full command line that reproduces this training (every relevant setting explicit;
+    ``options``: the recipe's own options besides the common ones)."""
     words = ["jetml", "train", args.tagger, "--data", *map(str, args.data), "--out", str(args.out)]
-    for option in (*_COMMON_OPTIONS, *_TAGGER_OPTIONS[args.tagger]):
+    for option in (*_COMMON_OPTIONS, *options):
         value = getattr(args, option)
         if value is not None:
             words += [f"--{option.replace('_', '-')}", str(value)]
@@ -88,24 +82,13 @@ def canonical_command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, write the model folder, print the headline metrics."""
+    """Train through the tagger's recipe, write the model folder, print the headline metrics."""
     from rich.console import Console
 
     from jetml.errors import ConfigError, InputFileError
-    from jetml.nn.ak4_data import AK4Selection
-    from jetml.nn.bjet_data import BJetSelection
-    from jetml.nn.ddx_data import DDXSelection
     from jetml.nn.deepak8_md import AdversarialConfig
-    from jetml.nn.fatjet_data import JetSelection
-    from jetml.nn.pipeline import (
-        BRegressionJob,
-        ClassifierJob,
-        DeepAK8Job,
-        train_bregression,
-        train_deepak8,
-        train_deepdoublex,
-        train_deepjet,
-    )
+    from jetml.nn.pipeline import TrainingJob, train
+    from jetml.nn.recipes import RECIPES
     from jetml.nn.training import TrainConfig
 
     for path in args.data:
@@ -120,114 +103,40 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--width and --lr must be positive")
     if args.out.exists() and any(args.out.iterdir()):
         raise ConfigError(f"{args.out}: output folder exists and is not empty")
-    train_config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        patience=args.patience,
-        seed=args.seed,
-        threads=args.threads,
-        progress=not args.no_progress,
-    )
-    command = canonical_command(args)
-    name = args.name or args.tagger
-    if args.tagger == "deeptau":
-        return run_deeptau(args, train_config, name, command)
-    if args.tagger == "breg":
-        job = BRegressionJob(
-            width=args.width,
-            selection=BJetSelection(pt_min=20.0 if args.pt_min is None else args.pt_min),
-            train=train_config,
-            split_seed=args.split_seed,
-            max_jets=args.max_jets,
-        )
-        card, metrics = train_bregression(
-            args.data, args.out, job, name=name, version=args.version, command=command
-        )
-        console = Console()
-        if metrics:
-            console.print(
-                "relative resolution {resolution_before:.4f} -> {resolution_after:.4f} "
-                "(improvement {resolution_improvement:.1%}), quantile coverage "
-                "{quantile_coverage:.1%}".format(**metrics)
-            )
-        console.print(f"model card: {card}")
-        return 0
-    if args.tagger in ("deepjet", "deepdoublex"):
-        ak4 = args.tagger == "deepjet"
-        selection = (
-            AK4Selection(pt_min=20.0 if args.pt_min is None else args.pt_min)
-            if ak4
-            else DDXSelection(pt_min=300.0 if args.pt_min is None else args.pt_min)
-        )
-        classifier_job = ClassifierJob(
-            selection=selection,
-            width=args.width,
-            train=train_config,
-            split_seed=args.split_seed,
-            max_jets=args.max_jets,
-        )
-        trainer = train_deepjet if ak4 else train_deepdoublex
-        card, metrics = trainer(
-            args.data, args.out, classifier_job, name=name, version=args.version, command=command
-        )
-        print_pairs(metrics, card)
-        return 0
-    job = DeepAK8Job(
-        variant=args.inputs,
+    recipe = RECIPES[args.tagger]
+    cuts = {
+        "pt_min": args.pt_min,
+        **({"pt_max": args.pt_max} if "pt_max" in recipe.options else {}),
+    }
+    selection = recipe.selection(**{k: v for k, v in cuts.items() if v is not None})
+    job = TrainingJob(
+        selection=selection,
         width=args.width,
-        selection=JetSelection(
-            pt_min=300.0 if args.pt_min is None else args.pt_min, pt_max=args.pt_max
+        train=TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            patience=args.patience,
+            seed=args.seed,
+            threads=args.threads,
+            progress=not args.no_progress,
         ),
-        train=train_config,
         split_seed=args.split_seed,
-        mass_decorrelated=args.tagger == "deepak8_md",
+        max_rows=args.max_jets,
+        variant=args.inputs,
         adversarial=AdversarialConfig(lam=args.lam),
-        max_jets=args.max_jets,
     )
-    card, metrics = train_deepak8(
-        args.data, args.out, job, name=name, version=args.version, command=command
-    )
-    print_pairs(metrics, card)
-    return 0
-
-
-def print_pairs(metrics: dict, card: Path) -> None:
-    """Headline classifier figures of a finished training."""
-    from rich.console import Console
-
-    console = Console()
-    for pair, values in metrics.get("pairs", {}).items():
-        console.print(
-            f"{pair}: AUC {values['auc']:.4f}  1/εB@50% {values['rejection_at_eff50']}  "
-            f"1/εB@30% {values['rejection_at_eff30']}  ({values['n_signal']} vs "
-            f"{values['n_background']} jets)"
-        )
-    console.print(f"model card: {card}")
-
-
-def run_deeptau(args: argparse.Namespace, train_config, name: str, command: str) -> int:
-    """Train DeepTau; print the AUC of each discriminant and the D_jet working points."""
-    from rich.console import Console
-
-    from jetml.nn.tau_data import TauSelection
-    from jetml.nn.tau_pipeline import DeepTauJob, train_deeptau
-
-    job = DeepTauJob(
-        selection=TauSelection(pt_min=20.0 if args.pt_min is None else args.pt_min),
-        width=args.width,
-        train=train_config,
-        split_seed=args.split_seed,
-        max_taus=args.max_jets,
-    )
-    card, metrics = train_deeptau(
-        args.data, args.out, job, name=name, version=args.version, command=command
+    card, metrics = train(
+        recipe,
+        args.data,
+        args.out,
+        job,
+        name=args.name or args.tagger,
+        version=args.version,
+        command=canonical_command(args, recipe.options),
     )
     console = Console()
-    for background, values in metrics.get("discriminants", {}).items():
-        auc = "n/a" if values["auc"] is None else f"{values['auc']:.4f}"
-        console.print(
-            f"D_{background}: AUC {auc} ({values['n_tau']} τh vs {values['n_background']})"
-        )
+    for line in recipe.report(metrics):
+        console.print(line)
     console.print(f"model card: {card}")
     return 0

@@ -61,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     network = loaded.network
     if args.data.suffix == ".root":
-        from jetml.nn.pipeline import dataset_from_root
+        from jetml.nn.recipes import dataset_from_root
 
         if not args.data.is_file():
             raise InputFileError(f"{args.data}: input file not found")
-        data = dataset_from_root(loaded.card, loaded.card_path.parent, args.data)
+        data = dataset_from_root(loaded.card, args.data)
     else:
         data = ArrayDataset.load(args.data, network.input_names)
     if args.max_jets is not None:
@@ -76,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
         if data.inputs[name].shape[1:] != shape:
             raise InputFileError(
                 f"{args.data}: input '{name}' has shape {data.inputs[name].shape[1:]} per jet, "
-                f"model {loaded.card['name']} expects {shape}"
+                f"model {loaded.card.name} expects {shape}"
             )
     tolerance = PARITY_TOLERANCE if args.tolerance is None else args.tolerance
     report = check_parity(network, loaded.onnx_path, data.inputs, tolerance=tolerance)
-    name = loaded.card["name"]
+    name = loaded.card.name
     table = Table(title=f"{name}: torch vs onnxruntime on {len(data)} jets")
     table.add_column("output")
     table.add_column("max |Δ|", justify="right")

@@ -1,17 +1,24 @@
-"""Model cards: a JSON file next to each ``.onnx`` recording what the model is.
+"""Model cards: a JSON file next to each ``.onnx`` recording what the model is and how it was made.
 
-``<stem>.card.json`` beside ``<stem>.onnx`` holds name, version, sha256 of the ONNX file,
-the data config (path relative to the card), output labels, training samples and metrics.
-:class:`~jetml.inference.OnnxModel` verifies the sha256 whenever a card is present, so a
-tampered or swapped model file never runs.
+``<stem>.card.json`` beside ``<stem>.onnx``. :class:`ModelCard` is the one type for every card:
+what the deployment needs (name, version, sha256 of the ONNX file, the data config relative to
+the card, output labels, ONNX output name, the training selection) and everything ``jetml train``
+records besides (architecture and its configuration, torch weights and their sha256, samples,
+command, seeds, training history, parity, metrics, versions). Training writes it
+(:func:`jetml.nn.package.write_model`), taggers, ``jetml validate`` and the engine read it with
+:func:`load_card`. :class:`~jetml.inference.OnnxModel` verifies the sha256 whenever a card is
+present, so a tampered or swapped model file never runs.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from jetml.errors import ConfigError
 from jetml.features.config import DataConfig, load_data_config
@@ -22,28 +29,87 @@ CARD_SUFFIX = ".card.json"
 
 @dataclass
 class ModelCard:
-    """What a model file is and how it was made."""
+    """What a model file is and how it was made (fields in the order they are written).
+
+    The first fields are what any card holds; the optional ones (None: absent from the file)
+    are written by ``jetml train``.
+    """
 
     name: str
     version: str
     sha256: str
     data_config: str | None = None
+    grid_config: str | None = None
+    """Grid standardisation file (``grids.json``, DeepTau), relative to the card."""
     output_labels: list[str] = field(default_factory=list)
     training_samples: list[str] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    architecture: str | None = None
+    architecture_config: dict[str, Any] | None = None
+    onnx_output: str | None = None
+    """Name of the ONNX output holding the scores (``softmax``, ``regression``)."""
+    trained: bool | None = None
+    torch_weights: str | None = None
+    torch_weights_sha256: str | None = None
+    samples: list[dict[str, Any]] | None = None
+    """Generated samples trained on: preset, events, seed, file."""
+    command: str | None = None
+    seeds: dict[str, int] | None = None
+    training: dict[str, Any] | None = None
+    """Jet counts, selection, fit configuration, history, ..."""
+    parity: dict[str, Any] | None = None
+    jetml_version: str | None = None
+    torch_version: str | None = None
+    notes: str | None = None
     path: Path | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON content of the card."""
-        out = asdict(self)
-        out.pop("path")
-        return out
+        """The JSON content of the card (absent optional fields left out, JSON-safe values)."""
+        out = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "path" and getattr(self, f.name) is not None
+        }
+        return _json_safe(out)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the card to ``path`` (and remember it as :attr:`path`)."""
+        self.path = Path(path)
+        self.path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return self.path
+
+    def require(self, key: str) -> Any:
+        """The value of field ``key``; ConfigError naming the card when it is absent."""
+        value = getattr(self, key, None)
+        if value is None:
+            raise ConfigError(f"{self.path}: card lacks '{key}' (not written by jetml training)")
+        return value
+
+    def file(self, key: str) -> Path:
+        """The file a field names (``data_config``, ``grid_config``, ``torch_weights``), resolved
+        against the card's folder."""
+        if self.path is None:
+            raise ConfigError(f"model card {self.name!r} has no location to resolve {key} from")
+        return self.path.parent / str(self.require(key))
 
     def load_data_config(self) -> DataConfig:
         """Load the data config the card names (relative to the card's folder)."""
         if self.data_config is None or self.path is None:
             raise ConfigError(f"{self.path}: model card names no data config")
         return load_data_config(self.path.parent / self.data_config)
+
+
+def _json_safe(value: Any) -> Any:
+    """Tuples to lists, numpy scalars to Python, non-finite floats to None (JSON has no inf)."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def card_path_for(model_path: str | Path) -> Path:
@@ -66,7 +132,7 @@ def load_card(path: str | Path) -> ModelCard:
     missing = [k for k in ("name", "version", "sha256") if not isinstance(raw.get(k), str)]
     if missing:
         raise ConfigError(f"{path}: model card lacks string field(s) {missing}")
-    known = {k: raw[k] for k in ModelCard.__dataclass_fields__ if k in raw and k != "path"}
+    known = {f.name: raw[f.name] for f in fields(ModelCard) if f.name in raw and f.name != "path"}
     return ModelCard(**known, path=path)
 
 
@@ -90,8 +156,6 @@ def write_card(
         output_labels=list(output_labels or []),
         training_samples=list(training_samples or []),
         metrics=dict(metrics or {}),
-        path=card_path_for(model_path),
     )
-    assert card.path is not None
-    card.path.write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    card.save(card_path_for(model_path))
     return card

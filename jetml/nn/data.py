@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 import numpy as np
+import uproot
 
 from jetml.errors import InputFileError
+from jetml.nanoaod import load_events
 
 _TARGET = "__target__"
 _EXTRA = "__extra__"
@@ -105,23 +109,68 @@ class LabelledJets:
     def __len__(self) -> int:
         return len(self.label)
 
-    @classmethod
-    def concatenate(
-        cls, parts: list[dict[str, Any]], labels: list[np.ndarray], samples: list[TrainingSample]
-    ) -> LabelledJets:
-        """One table from per-file variables (numpy or awkward per variable) and labels."""
-        variables = {
-            name: (
-                np.concatenate([part[name] for part in parts])
-                if isinstance(parts[0][name], np.ndarray)
-                else ak.concatenate([part[name] for part in parts])
-            )
-            for name in parts[0]
-        }
-        return cls(variables, np.concatenate(labels), samples)
-
     def take(self, index: np.ndarray) -> LabelledJets:
         """The jets ``index`` (integer array) as a new table."""
         return LabelledJets(
             {k: v[index] for k, v in self.variables.items()}, self.label[index], self.samples
         )
+
+
+def sample_of(path: str | Path) -> TrainingSample:
+    """Preset, events and seed that ``jetml generate`` recorded in the file ("unknown" if none)."""
+    path = Path(path)
+    try:
+        with uproot.open(path) as file:
+            raw = str(file["jetml_generation"]) if "jetml_generation" in file else None
+    except (OSError, ValueError) as error:
+        raise InputFileError(f"{path}: not a readable ROOT file ({error})") from error
+    if raw is None:
+        return TrainingSample("unknown", 0, -1, path.name)
+    request = json.loads(raw).get("request", {})
+    return TrainingSample(
+        str(request.get("preset", "unknown")),
+        int(request.get("events", 0)),
+        int(request.get("seed", -1)),
+        path.name,
+    )
+
+
+def merge(parts: list[Any]) -> Any:
+    """Per-file pieces as one: dicts and tuples key by key, numpy arrays by ``np.concatenate``,
+    awkward arrays by ``ak.concatenate``."""
+    first = parts[0]
+    if isinstance(first, dict):
+        return {key: merge([part[key] for part in parts]) for key in first}
+    if isinstance(first, tuple):
+        return tuple(merge([part[i] for part in parts]) for i in range(len(first)))
+    if isinstance(first, np.ndarray):
+        return np.concatenate(parts)
+    return ak.concatenate(parts)
+
+
+def read_files(
+    paths: Sequence[str | Path], read_one: Callable[[Any, Path], dict[str, Any]]
+) -> tuple[dict[str, Any], list[TrainingSample]]:
+    """The one read loop of every training: ``read_one(events, path)`` on each file's NanoEvents
+    (its selected objects as named arrays), merged, and each file's generation record."""
+    parts, samples = [], []
+    for path in paths:
+        parts.append(read_one(load_events(path), Path(path)))
+        samples.append(sample_of(path))
+    return merge(parts), samples
+
+
+def labelled_collection(
+    events: Any, path: Path, collection: str, label: str, require_labels: bool
+) -> tuple[Any, bool]:
+    """``events[collection]`` and whether it has the truth field ``label``; InputFileError naming
+    the file when the collection is missing, or the label is while ``require_labels``."""
+    if collection not in events.fields:
+        raise InputFileError(f"{path}: no {collection} collection")
+    objects = events[collection]
+    labelled = label in objects.fields
+    if require_labels and not labelled:
+        raise InputFileError(
+            f"{path}: no {collection}_{label} branch (not a labelled jetml sample)"
+        )
+    return objects, labelled

@@ -17,7 +17,7 @@ the channel count changes (the "v2" ResNet of He et al. that the MXNet original 
 ``width`` multiplies every channel count and the FC size: ``width=1`` is the full-size network
 (about 0.5 M parameters), ``width=0.25`` a lite one trainable on a CPU. ``n_pf_features`` and
 ``n_sv_features`` follow the inputs actually fed (the PFNano-computable subset and the input
-ablation live in :mod:`jetml.nn.fatjet_data`); ``n_sv_features=0`` drops the SV branch.
+ablation live in :mod:`jetml.features.deepak8`); ``n_sv_features=0`` drops the SV branch.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from jetml.features.deepak8 import PF_LENGTH, SV_LENGTH
+from jetml.labels import DEEPAK8_CLASSES
 from jetml.nn.base import EmbeddingClassifier, scaled
-from jetml.nn.outputs import DEEPAK8_CLASSES, PF_LENGTH, SV_LENGTH
 
 _KINEMATICS = (
     "pfcand_pt_log",

@@ -27,6 +27,7 @@ from jetml.nn.training import (
     batches,
     evaluate_loss,
     progress_bar,
+    run_epochs,
     seed_everything,
     to_tensors,
     torch_threads,
@@ -180,6 +181,29 @@ def fit_adversarial(
         def val_adv_loss(inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> torch.Tensor:
             return model.losses(inputs, val_y[index], val_bins[index], val_bkg[index])[1]
 
+        def train_step(idx: torch.Tensor) -> float:
+            class_loss, adv_loss, hidden = model.losses(
+                tuple(x[idx] for x in train_x), train_y[idx], train_bins[idx], train_bkg[idx]
+            )
+            loss = class_loss - lam * adv_loss
+            classifier_opt.zero_grad()
+            loss.backward()
+            classifier_opt.step()
+            for _ in range(adversarial.adversary_steps):
+                adversary_step(hidden, idx)
+            return float(loss.detach())
+
+        def validate() -> dict[str, float]:
+            rows_index = torch.arange(len(val))
+            val_loss = evaluate_loss(val_class_loss, val_x, rows_index, config.batch_size)
+            adv = evaluate_loss(val_adv_loss, val_x, rows_index, config.batch_size)
+            return {
+                "val_loss": val_loss - lam * min(adv, blind_loss),
+                "val_class_loss": val_loss,
+                "val_adversary_loss": adv,
+                "adversary_blind_loss": blind_loss,
+            }
+
         with progress_bar(config.progress) as progress:
             for epoch in range(adversarial.pretrain_epochs):
                 model.train()
@@ -192,49 +216,9 @@ def fit_adversarial(
                     with torch.no_grad():
                         hidden = classifier.embed(*(x[idx] for x in train_x))
                     progress.update(task, advance=1, loss=adversary_step(hidden, idx))
-            for epoch in range(config.epochs):
-                model.train()
-                parts = batches(len(train), config.batch_size, rng)
-                task = progress.add_task(
-                    f"epoch {epoch + 1}/{config.epochs}", total=len(parts), loss=0.0
-                )
-                running, rows = 0.0, 0
-                for index in parts:
-                    idx = torch.as_tensor(index)
-                    class_loss, adv_loss, hidden = model.losses(
-                        tuple(x[idx] for x in train_x),
-                        train_y[idx],
-                        train_bins[idx],
-                        train_bkg[idx],
-                    )
-                    loss = class_loss - lam * adv_loss
-                    classifier_opt.zero_grad()
-                    loss.backward()
-                    classifier_opt.step()
-                    for _ in range(adversarial.adversary_steps):
-                        adversary_step(hidden, idx)
-                    running += float(loss.detach()) * len(index)
-                    rows += len(index)
-                    progress.update(task, advance=1, loss=running / rows)
-                model.eval()
-                rows_index = torch.arange(len(val))
-                val_loss = evaluate_loss(val_class_loss, val_x, rows_index, config.batch_size)
-                adv = evaluate_loss(val_adv_loss, val_x, rows_index, config.batch_size)
-                objective = val_loss - lam * min(adv, blind_loss)
-                result.history.append(
-                    {
-                        "epoch": epoch,
-                        "train_loss": running / max(rows, 1),
-                        "val_loss": objective,
-                        "val_class_loss": val_loss,
-                        "val_adversary_loss": adv,
-                        "adversary_blind_loss": blind_loss,
-                    }
-                )
-                progress.update(task, description=f"epoch {epoch + 1} val {objective:.4f}")
-                if stopper.update(epoch, objective):
-                    result.stopped_early = epoch + 1 < config.epochs
-                    break
+            run_epochs(
+                model, config, len(train), rng, train_step, validate, stopper, progress, result
+            )
         stopper.restore()
         model.eval()
     result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best_loss

@@ -10,7 +10,8 @@ a GRU of 50 units; the summaries and the batch-normalised global features feed a
 How the discriminants are formed: CMS trains three separate binary networks, each with a
 two-class softmax -- BvL = P(H->bb) against QCD, CvL = P(H->cc) against QCD, CvB = P(H->cc)
 against H->bb. jetml trains one network with three classes (QCD, Hbb, Hcc) and forms each
-discriminant as the ratio of the two class probabilities involved (:func:`discriminants`):
+discriminant as the ratio of the two class probabilities involved
+(:data:`jetml.labels.DEEPDOUBLEX_DISCRIMINANTS`):
 
     BvL = p_Hbb / (p_Hbb + p_QCD),  CvL = p_Hcc / (p_Hcc + p_QCD),  CvB = p_Hcc / (p_Hcc + p_Hbb)
 
@@ -22,20 +23,12 @@ Inputs follow the weaver convention ``(batch, n_vars, length)`` (global: length 
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
+from jetml.labels import DEEPDOUBLEX_CLASSES
 from jetml.nn.base import TaggerNet, scaled
 from jetml.nn.deepjet import pointwise_stack
-from jetml.nn.outputs import DEEPDOUBLEX_CLASSES
-
-DISCRIMINANTS: dict[str, tuple[str, str]] = {
-    "BvL": ("Hbb", "QCD"),
-    "CvL": ("Hcc", "QCD"),
-    "CvB": ("Hcc", "Hbb"),
-}
-"""Each discriminant as (signal class, background class)."""
 
 
 class GRUSummary(nn.Module):
@@ -117,20 +110,3 @@ class DeepDoubleX(TaggerNet):
             dim=1,
         )
         return self.head(self.dense(summary))
-
-
-def discriminants(probabilities: np.ndarray) -> dict[str, np.ndarray]:
-    """BvL, CvL and CvB from ``(n_jets, 3)`` class probabilities (see module docstring).
-
-    A jet whose two relevant probabilities are both zero gets 0 (never NaN).
-    """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    column = {name: i for i, name in enumerate(DEEPDOUBLEX_CLASSES)}
-    result = {}
-    for name, (signal, background) in DISCRIMINANTS.items():
-        numerator = probabilities[:, column[signal]]
-        denominator = numerator + probabilities[:, column[background]]
-        result[name] = np.divide(
-            numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0
-        )
-    return result

@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from jetml.labels import DEEPJET_CLASSES
 from jetml.nn.base import TaggerNet, scaled
-from jetml.nn.outputs import DEEPJET_CLASSES
 
 
 def pointwise_stack(

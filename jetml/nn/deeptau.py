@@ -28,10 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from jetml.labels import DEEPTAU_CLASSES
 from jetml.nn.base import TaggerNet, scaled
-
-DEEPTAU_CLASSES: tuple[str, ...] = ("e", "mu", "jet", "tau")
-"""Output classes: genuine electron, muon, quark/gluon jet, hadronic tau."""
 
 BLOCKS: tuple[str, ...] = ("egamma", "muon", "hadrons")
 GRIDS: dict[str, tuple[int, float]] = {"inner": (11, 0.02), "outer": (21, 0.05)}
@@ -174,19 +172,6 @@ class DeepTau(TaggerNet):
             dim=1,
         )
         return self.head(self.dense(summary))
-
-
-def discriminants(probabilities: np.ndarray) -> dict[str, np.ndarray]:
-    """``D_alpha = y_τ / (y_τ + y_alpha)`` for alpha in e, mu, jet; 0 where both are 0."""
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    tau = probabilities[:, DEEPTAU_CLASSES.index("tau")]
-    result = {}
-    for background in ("e", "mu", "jet"):
-        denominator = tau + probabilities[:, DEEPTAU_CLASSES.index(background)]
-        result[background] = np.divide(
-            tau, denominator, out=np.zeros_like(tau), where=denominator > 0
-        )
-    return result
 
 
 def working_points(

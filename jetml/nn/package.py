@@ -3,22 +3,22 @@
 Layout (``<name>`` is the model name)::
 
     <name>.onnx          the exported network (what the deployment runs)
-    <name>.card.json     model card (jetml.inference.card format plus training details)
+    <name>.card.json     model card (jetml.inference.card.ModelCard)
     preprocess.json      data config: input groups, variables, standardisation
     <name>.pt            torch state dict, so ``jetml validate`` can rebuild the torch network
     grids.json           only for grid inputs (DeepTau): grid geometry and cell standardisation
                          (:class:`jetml.features.deeptau.GridConfig`), named by the card's
                          ``grid_config``
 
-The card records name, version, sha256 of the ONNX file and of the weights, the data config,
-output labels, training samples (preset, events, seed), the command, the seeds, the architecture
-and its configuration, whether the weights are trained, the parity result and the metrics.
+The card (:class:`jetml.inference.card.ModelCard`) records name, version, sha256 of the ONNX file
+and of the weights, the data config, output labels, training samples (preset, events, seed), the
+command, the seeds, the architecture and its configuration, whether the weights are trained, the
+parity result and the metrics.
 Writing refuses a model whose ONNX export fails the parity check.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from jetml import __version__
 from jetml.errors import ConfigError, ModelIntegrityError
 from jetml.features import DataConfig
 from jetml.features.deeptau import GRID_CONFIG_FILE, GridConfig
-from jetml.inference.card import CARD_SUFFIX, load_card
+from jetml.inference.card import CARD_SUFFIX, ModelCard, load_card
 from jetml.inference.integrity import file_sha256
 from jetml.nn.base import TaggerNet
 from jetml.nn.data import TrainingSample
@@ -43,19 +43,6 @@ PREPROCESS_JSON = "preprocess.json"
 
 class ParityError(ModelIntegrityError):
     """The exported ONNX model disagrees with the torch network beyond the tolerance."""
-
-
-def _json_safe(value: Any) -> Any:
-    """Tuples to lists, numpy scalars to Python, non-finite floats to None (JSON has no inf)."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def write_model(
@@ -102,44 +89,43 @@ def write_model(
         grid_config.save(folder / GRID_CONFIG_FILE)
     weights_path = folder / f"{name}.pt"
     torch.save(model.state_dict(), weights_path)
-    card = {
-        "name": name,
-        "version": version,
-        "sha256": file_sha256(onnx_path),
-        "data_config": PREPROCESS_JSON,
-        **({"grid_config": GRID_CONFIG_FILE} if grid_config is not None else {}),
-        "output_labels": list(model.output_labels),
-        "training_samples": [s.describe() for s in samples],
-        "metrics": dict(metrics or {}),
-        "architecture": model.architecture,
-        "architecture_config": model.config(),
-        "onnx_output": model.output_name,
-        "trained": trained,
-        "torch_weights": weights_path.name,
-        "torch_weights_sha256": file_sha256(weights_path),
-        "samples": [vars(s) for s in samples],
-        "command": command,
-        "seeds": dict(seeds or {}),
-        "training": dict(training or {}),
-        "parity": {
+    card = ModelCard(
+        name=name,
+        version=version,
+        sha256=file_sha256(onnx_path),
+        data_config=PREPROCESS_JSON,
+        grid_config=GRID_CONFIG_FILE if grid_config is not None else None,
+        output_labels=list(model.output_labels),
+        training_samples=[s.describe() for s in samples],
+        metrics=dict(metrics or {}),
+        architecture=model.architecture,
+        architecture_config=model.config(),
+        onnx_output=model.output_name,
+        trained=trained,
+        torch_weights=weights_path.name,
+        torch_weights_sha256=file_sha256(weights_path),
+        samples=[vars(s) for s in samples],
+        command=command,
+        seeds=dict(seeds or {}),
+        training=dict(training or {}),
+        parity={
             "rows": len(report.torch_outputs),
             "max_abs_diff": report.max_abs_diff,
             "tolerance": PARITY_TOLERANCE,
         },
-        "jetml_version": __version__,
-        "torch_version": torch.__version__,
-        "notes": notes,
-    }
-    card_path = folder / f"{name}{CARD_SUFFIX}"
-    card_path.write_text(json.dumps(_json_safe(card), indent=2) + "\n")
+        jetml_version=__version__,
+        torch_version=torch.__version__,
+        notes=notes,
+    )
+    card_path = card.save(folder / f"{name}{CARD_SUFFIX}")
     return card_path
 
 
 @dataclass
 class LoadedModel:
-    """A model folder read back: the card dict, the torch network, the ONNX path."""
+    """A model folder read back: the card, the torch network, the ONNX path."""
 
-    card: dict[str, Any]
+    card: ModelCard
     network: TaggerNet
     onnx_path: Path
     card_path: Path
@@ -165,20 +151,19 @@ def find_card(path: str | Path) -> Path:
 def load_model(path: str | Path) -> LoadedModel:
     """Read a folder written by :func:`write_model`, verifying both sha256 sums."""
     card_path = find_card(path)
-    load_card(card_path)  # validates the fields the deployment relies on
-    card = json.loads(card_path.read_text())
-    for key in ("architecture", "architecture_config", "torch_weights"):
-        if key not in card:
-            raise ConfigError(f"{card_path}: card lacks '{key}' (not written by jetml training)")
-    folder = card_path.parent
-    onnx_path = folder / f"{card['name']}.onnx"
-    weights_path = folder / card["torch_weights"]
-    for file, key in ((onnx_path, "sha256"), (weights_path, "torch_weights_sha256")):
+    card = load_card(card_path)
+    architecture, config = card.require("architecture"), card.require("architecture_config")
+    onnx_path = card_path.parent / f"{card.name}.onnx"
+    weights_path = card.file("torch_weights")
+    for file, expected, key in (
+        (onnx_path, card.sha256, "sha256"),
+        (weights_path, card.torch_weights_sha256, "torch_weights_sha256"),
+    ):
         if not file.is_file():
             raise ModelIntegrityError(f"{file}: file named by {card_path.name} not found")
-        if file_sha256(file) != card.get(key):
+        if file_sha256(file) != expected:
             raise ModelIntegrityError(f"{file}: sha256 differs from {card_path.name} ({key})")
-    network = build(card["architecture"], card["architecture_config"])
+    network = build(architecture, config)
     network.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
     network.eval()
     return LoadedModel(card, network, onnx_path, card_path)

@@ -1,37 +1,28 @@
-"""End-to-end training on PFNano files (DeepAK8, DeepAK8-MD, b-jet regression): read,
-standardise, train, evaluate, export with parity, write the model folder and a held-out set for
-``jetml validate``."""
+"""One training skeleton for every tagger: read, standardise, train, evaluate, export with parity,
+write the model folder and a held-out set for ``jetml validate``.
+
+:func:`train` runs any :class:`TrainingRecipe`; the recipes themselves (one small declaration per
+tagger) are registered in :mod:`jetml.nn.recipes`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jetml.errors import JetmlError
-from jetml.nn import ak4_data, bjet_data, ddx_data, tau_data
-from jetml.nn.bregression import BRegression
+from jetml.features import DataConfig
+from jetml.features.deeptau import GridConfig
+from jetml.labels import DEEPAK8_CLASSES
 from jetml.nn.data import ArrayDataset
-from jetml.nn.deepak8 import DeepAK8
-from jetml.nn.deepak8_md import AdversarialConfig, DeepAK8MD, fit_adversarial, mass_bins
-from jetml.nn.deepdoublex import DISCRIMINANTS as DDX_DISCRIMINANTS
-from jetml.nn.deepdoublex import DeepDoubleX
-from jetml.nn.deepjet import DeepJet
-from jetml.nn.fatjet_data import (
-    JetSelection,
-    fit_config,
-    group_specs,
-    read_fatjets,
-    to_dataset,
-)
-from jetml.nn.metrics import classification_metrics, pair_discriminant, regression_metrics
-from jetml.nn.outputs import DEEPAK8_CLASSES, DEEPDOUBLEX_CLASSES, DEEPJET_CLASSES
+from jetml.nn.deepak8_md import AdversarialConfig, mass_bins
+from jetml.nn.metrics import classification_metrics, pair_discriminant
 from jetml.nn.package import write_model
-from jetml.nn.preprocessing import auto_var_info
-from jetml.nn.training import TrainConfig, TrainResult, fit, predict, seed_everything
+from jetml.nn.training import TrainConfig, TrainResult, fit, seed_everything
 
 TOP = tuple(c for c in DEEPAK8_CLASSES if c.startswith("Top_"))
 W = ("W_cq", "W_qq")
@@ -63,21 +54,6 @@ MAX_HELDOUT_SAVED = 2000
 
 class TrainingDataError(JetmlError):
     """The input files do not give a usable training set."""
-
-
-@dataclass(frozen=True)
-class DeepAK8Job:
-    """Everything a DeepAK8 training run needs besides the files."""
-
-    variant: str = "full"
-    width: float = 0.25
-    selection: JetSelection = field(default_factory=JetSelection)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    split_seed: int = 1
-    fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
-    mass_decorrelated: bool = False
-    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
-    max_jets: int | None = None
 
 
 def goal_report(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -195,285 +171,104 @@ def write_trained_model(
     return card
 
 
-def train_deepak8(
-    paths: Sequence[str | Path],
-    out: str | Path,
-    job: DeepAK8Job,
-    *,
-    name: str,
-    version: str,
-    command: str,
-) -> tuple[Path, dict[str, Any]]:
-    """Train DeepAK8 (or DeepAK8-MD) on ``paths``; write the model folder ``out``.
-
-    Returns (card path, metrics). The split into train / validation / held-out test jets is
-    seeded; standardisation is fitted on the training jets only. With ``epochs == 0`` the network
-    is exported untrained (card ``trained: false``, no metrics), e.g. the full-size configuration
-    for timing.
-    """
-    table = read_fatjets(paths, job.variant, job.selection)
-    table = subsample(table, job.max_jets, job.split_seed)
-    classes_present = np.unique(table.label)
-    if len(table) < 50 or len(classes_present) < 2:
-        raise TrainingDataError(
-            f"{len(table)} selected AK8 jets in {len(classes_present)} class(es) from "
-            f"{len(paths)} file(s): need >= 50 jets of >= 2 classes"
-        )
-    train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
-    train_table = table.take(train_index)
-    config = fit_config(train_table, job.variant)
-    train = to_dataset(train_table, config)
-    val = to_dataset(table.take(val_index), config)
-    test = to_dataset(table.take(test_index), config)
-
-    specs = group_specs(job.variant)
-    seed_everything(job.train.seed)  # initial weights (classifier and adversary) from the seed
-    model = DeepAK8(
-        n_pf_features=len(specs[0].var_names),
-        n_sv_features=len(specs[1].var_names) if len(specs) > 1 else 0,
-        width=job.width,
-    )
-    result: TrainResult
-    if job.mass_decorrelated:
-        md = DeepAK8MD(model, n_bins=len(job.adversarial.mass_edges) - 1)
-        result = fit_adversarial(md, train, val, job.train, job.adversarial)
-    else:
-        result = fit(model, train, val, job.train)
-    trained = job.train.epochs > 0
-    metrics = (
-        heldout_metrics(predict(model, test), test, job.adversarial.mass_edges) if trained else {}
-    )
-    if metrics:
-        metrics["goals"] = goal_report(metrics)
-
-    training = {
-        "jets": {"train": len(train), "validation": len(val), "test": len(test)},
-        "class_counts": {
-            DEEPAK8_CLASSES[c]: int((table.label == c).sum()) for c in classes_present
-        },
-        "input_variant": job.variant,
-        "selection": asdict(job.selection),
-        "train_config": asdict(job.train),
-        "adversarial": asdict(job.adversarial) if job.mass_decorrelated else None,
-    }
-    card = write_trained_model(
-        out, model, config, test, result, table, job, metrics, training,
-        name=name, version=version, command=command,
-    )  # fmt: skip
-    return card, metrics
-
-
 @dataclass(frozen=True)
-class BRegressionJob:
-    """Everything a b-jet regression training run needs besides the files."""
+class TrainingJob:
+    """Everything a training run needs besides the files and the recipe."""
 
-    width: float = 0.25
-    selection: bjet_data.BJetSelection = field(default_factory=bjet_data.BJetSelection)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    split_seed: int = 1
-    fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
-    max_jets: int | None = None
-
-
-def train_bregression(
-    paths: Sequence[str | Path],
-    out: str | Path,
-    job: BRegressionJob,
-    *,
-    name: str,
-    version: str,
-    command: str,
-) -> tuple[Path, dict[str, Any]]:
-    """Train the b-jet regression on ``paths``; write the model folder ``out``.
-
-    Returns (card path, held-out metrics: resolutions before/after, improvement, coverage).
-    """
-    table = bjet_data.read_bjets(paths, job.selection)
-    table = subsample(table, job.max_jets, job.split_seed)
-    if len(table) < 50:
-        raise TrainingDataError(
-            f"{len(table)} selected b jets with a matched generator jet in {len(paths)} file(s): "
-            "need >= 50"
-        )
-    train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
-    train_table = table.take(train_index)
-    config = bjet_data.fit_config(train_table)
-    train = bjet_data.to_dataset(train_table, config)
-    val = bjet_data.to_dataset(table.take(val_index), config)
-    test = bjet_data.to_dataset(table.take(test_index), config)
-    target_info = auto_var_info(train.target.astype(np.float64))
-    seed_everything(job.train.seed)  # initial weights from the seed
-    model = BRegression(
-        n_features=len(bjet_data.BJET_FEATURES),
-        width=job.width,
-        target_center=target_info.center,
-        target_scale=1.0 / target_info.scale,
-    )
-    result = fit(model, train, val, job.train)
-    trained = job.train.epochs > 0
-    metrics: dict[str, Any] = (
-        {"heldout_jets": len(test), **regression_metrics(predict(model, test), test.target)}
-        if trained
-        else {}
-    )
-    if metrics:
-        metrics["goals"] = goal_report(metrics)
-    training = {
-        "jets": {"train": len(train), "validation": len(val), "test": len(test)},
-        "selection": asdict(job.selection),
-        "train_config": asdict(job.train),
-    }
-    card = write_trained_model(
-        out, model, config, test, result, table, job, metrics, training,
-        name=name, version=version, command=command,
-    )  # fmt: skip
-    return card, metrics
-
-
-def dataset_from_root(card: dict[str, Any], card_folder: Path, path: str | Path) -> ArrayDataset:
-    """Inputs of a model trained by :func:`train_deepak8` / :func:`train_bregression` for the jets
-    of a PFNano file (generated or real CMS), built with the model's own ``preprocess.json``:
-    the deployment path, for ``jetml validate --data FILE.root``."""
-    from jetml.errors import ConfigError
-    from jetml.features import load_data_config
-    from jetml.nn import fatjet_data
-
-    training = card.get("training") or {}
-    selection = dict(training.get("selection") or {})
-    if selection.get("pt_max", 0.0) is None:  # +inf is stored as null in JSON
-        selection["pt_max"] = float("inf")
-    config = load_data_config(card_folder / card["data_config"])
-    if card["architecture"] == "deepak8" and "input_variant" in training:
-        table = fatjet_data.read_fatjets(
-            [path],
-            training["input_variant"],
-            fatjet_data.JetSelection(**selection),
-            require_labels=False,
-        )
-        return fatjet_data.to_dataset(table, config)
-    if card["architecture"] == "deepjet" and "selection" in training:
-        ak4 = ak4_data.read_ak4_jets(
-            [path], ak4_data.AK4Selection(**selection), require_labels=False
-        )
-        return ak4_data.to_dataset(ak4, config)
-    if card["architecture"] == "deepdoublex" and "selection" in training:
-        ddx = ddx_data.read_ddx_jets(
-            [path], ddx_data.DDXSelection(**selection), require_labels=False
-        )
-        return ddx_data.to_dataset(ddx, config)
-    if card["architecture"] == "breg" and "selection" in training:
-        bjets = bjet_data.read_bjets(
-            [path], bjet_data.BJetSelection(**selection), with_target=False
-        )
-        return bjet_data.to_dataset(bjets, config)
-    if card["architecture"] == "deeptau" and "selection" in training and "grid_config" in card:
-        from jetml.features.deeptau import GridConfig
-
-        taus = tau_data.read_taus([path], tau_data.TauSelection(**selection), require_labels=False)
-        grids = GridConfig.load(card_folder / card["grid_config"])
-        return tau_data.to_dataset(taus, config, grids)
-    raise ConfigError(
-        f"{card['name']}: ROOT input needs a model made by 'jetml train' (deepak8, deepak8_md, "
-        "deepjet, deepdoublex, breg, deeptau); give an .npz of model inputs instead"
-    )
-
-
-DEEPJET_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "b_vs_udsg": (("b", "bb", "lepb"), ("uds", "g")),
-    "c_vs_udsg": (("c",), ("uds", "g")),
-    "b_vs_c": (("b", "bb", "lepb"), ("c",)),
-}
-DEEPDOUBLEX_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    name: ((signal,), (background,)) for name, (signal, background) in DDX_DISCRIMINANTS.items()
-}
-"""BvL, CvL, CvB: the pairwise ratios of :func:`jetml.nn.deepdoublex.discriminants`."""
-
-
-@dataclass(frozen=True)
-class ClassifierJob:
-    """A DeepJet or DeepDoubleX training run besides the files (selection of the tagger's type)."""
-
-    selection: ak4_data.AK4Selection | ddx_data.DDXSelection
+    selection: Any
+    """The recipe's selection dataclass (which jets / taus are used)."""
     width: float = 0.25
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 1
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
-    max_jets: int | None = None
+    max_rows: int | None = None
+    """Use at most this many jets (taus), drawn with ``split_seed``."""
+    variant: str = "full"
+    """DeepAK8 input ablation (``kin``, ``kinpid``, ``full``)."""
+    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
+    """DeepAK8-MD adversary settings (its mass bins also bin DeepAK8's card metrics)."""
 
 
-def train_deepjet(
-    paths: Sequence[str | Path], out: str | Path, job: ClassifierJob, **card: str
-) -> tuple[Path, dict[str, Any]]:
-    """Train DeepJet on the AK4 jets of ``paths`` (card: ``name``, ``version``, ``command``)."""
-    assert isinstance(job.selection, ak4_data.AK4Selection)
-    table = ak4_data.read_ak4_jets(paths, job.selection)
-    return _train_table_classifier(
-        table, ak4_data, lambda: DeepJet(width=job.width), DEEPJET_CLASSES, DEEPJET_PAIRS,
-        job, paths, out, **card,
-    )  # fmt: skip
+@dataclass(frozen=True)
+class Fitted:
+    """What is fitted on the training rows and deployed with the model."""
+
+    config: DataConfig
+    grid_config: GridConfig | None = None
+    """DeepTau's grid standardisation (``grids.json``)."""
 
 
-def train_deepdoublex(
-    paths: Sequence[str | Path], out: str | Path, job: ClassifierJob, **card: str
-) -> tuple[Path, dict[str, Any]]:
-    """Train DeepDoubleX on the QCD / H->bb / H->cc AK8 jets of ``paths``."""
-    assert isinstance(job.selection, ddx_data.DDXSelection)
-    table = ddx_data.read_ddx_jets(paths, job.selection)
-    return _train_table_classifier(
-        table, ddx_data, lambda: DeepDoubleX(width=job.width), DEEPDOUBLEX_CLASSES,
-        DEEPDOUBLEX_PAIRS, job, paths, out, **card,
-    )  # fmt: skip
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """How one tagger is trained: each step :func:`train` delegates, in the order it runs them.
+
+    ``read(paths, job, require_labels)`` gives a table (``len``, ``take``, ``label`` or
+    ``target``, ``samples``); ``check(table, n_files)`` raises :class:`TrainingDataError` when it
+    cannot train; ``fit_config(train_table, job)`` fits the standardisation;
+    ``to_dataset(table, fitted)`` builds model inputs with the deployment's builder;
+    ``build(train, job)`` makes the network (after the weight seed is set); ``fit`` trains it;
+    ``evaluate(model, val, test, job, trained)`` returns the card metrics and extra training
+    record fields; ``describe(job, table)`` the training record fields of the run.
+    """
+
+    name: str
+    architecture: str
+    selection: type
+    """Selection dataclass; its defaults are the tagger's (``--pt-min`` overrides ``pt_min``)."""
+    objects: str
+    """What a row is (``jets``, ``taus``): the card's count key."""
+    read: Callable[[Sequence[str | Path], TrainingJob, bool], Any]
+    check: Callable[[Any, int], None]
+    fit_config: Callable[[Any, TrainingJob], Fitted]
+    to_dataset: Callable[[Any, Fitted], ArrayDataset]
+    build: Callable[[ArrayDataset, TrainingJob], Any]
+    evaluate: Callable[[Any, ArrayDataset, ArrayDataset, TrainingJob, bool], tuple[dict, dict]]
+    describe: Callable[[TrainingJob, Any], dict[str, Any]]
+    report: Callable[[dict[str, Any]], list[str]]
+    """Headline lines ``jetml train`` prints from the metrics."""
+    fit: Callable[[Any, ArrayDataset, ArrayDataset, TrainingJob], TrainResult] = (
+        lambda model, train, val, job: fit(model, train, val, job.train)
+    )
+    options: tuple[str, ...] = ()
+    """``jetml train`` options that matter for this tagger besides the common ones."""
 
 
-def _train_table_classifier(
-    table: Any,
-    data_module: Any,
-    build_model: Any,
-    classes: tuple[str, ...],
-    pairs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
-    job: ClassifierJob,
+def train(
+    recipe: TrainingRecipe,
     paths: Sequence[str | Path],
     out: str | Path,
+    job: TrainingJob,
     *,
     name: str,
     version: str,
     command: str,
 ) -> tuple[Path, dict[str, Any]]:
-    """Split, standardise, train, evaluate and write a model folder for a labelled jet table
-    (``data_module`` provides ``fit_config`` and ``to_dataset``)."""
-    table = subsample(table, job.max_jets, job.split_seed)
-    classes_present = np.unique(table.label)
-    if len(table) < 50 or len(classes_present) < 2:
-        raise TrainingDataError(
-            f"{len(table)} labelled jets in {len(classes_present)} class(es) from "
-            f"{len(paths)} file(s): need >= 50 jets of >= 2 classes"
-        )
+    """Train ``recipe`` on ``paths`` and write the model folder ``out``; (card path, metrics).
+
+    The split into train / validation / held-out test rows is seeded; standardisation is fitted
+    on the training rows only; the weight seed is set right before the network is built. With
+    ``epochs == 0`` the network is exported untrained (card ``trained: false``, no metrics).
+    """
+    table = subsample(recipe.read(paths, job, True), job.max_rows, job.split_seed)
+    recipe.check(table, len(paths))
     train_index, val_index, test_index = split_indices(len(table), job.fractions, job.split_seed)
     train_table = table.take(train_index)
-    config = data_module.fit_config(train_table)
-    train = data_module.to_dataset(train_table, config)
-    val = data_module.to_dataset(table.take(val_index), config)
-    test = data_module.to_dataset(table.take(test_index), config)
-    seed_everything(job.train.seed)  # initial weights from the seed
-    model = build_model()
-    result = fit(model, train, val, job.train)
-    trained = job.train.epochs > 0
-    metrics: dict[str, Any] = (
-        {
-            "heldout_jets": len(test),
-            "pairs": classification_metrics(predict(model, test), test.target, classes, pairs),
-        }
-        if trained
-        else {}
-    )
+    fitted = recipe.fit_config(train_table, job)
+    train_set = recipe.to_dataset(train_table, fitted)
+    val = recipe.to_dataset(table.take(val_index), fitted)
+    test = recipe.to_dataset(table.take(test_index), fitted)
+    seed_everything(job.train.seed)  # initial weights (and any adversary) from the seed
+    model = recipe.build(train_set, job)
+    result = recipe.fit(model, train_set, val, job)
+    metrics, evaluation = recipe.evaluate(model, val, test, job, job.train.epochs > 0)
     training = {
-        "jets": {"train": len(train), "validation": len(val), "test": len(test)},
-        "class_counts": {classes[c]: int((table.label == c).sum()) for c in classes_present},
-        "selection": asdict(job.selection),
-        "train_config": asdict(job.train),
+        recipe.objects: {"train": len(train_set), "validation": len(val), "test": len(test)},
+        **recipe.describe(job, table),
+        **evaluation,
     }
+    extra = {"grid_config": fitted.grid_config} if fitted.grid_config is not None else {}
     card = write_trained_model(
-        out, model, config, test, result, table, job, metrics, training,
-        name=name, version=version, command=command,
+        out, model, fitted.config, test, result, table, job, metrics, training,
+        name=name, version=version, command=command, **extra,
     )  # fmt: skip
     return card, metrics

@@ -103,3 +103,13 @@ def fit_data_config(
         output_names=list(output_names),
         new_variables=dict(new_variables or {}),
     )
+
+
+def group_specs_of(
+    groups: dict[str, tuple[tuple[str, ...], int]], fixed: tuple[str, ...]
+) -> list[GroupSpec]:
+    """Specs of ``groups`` (name -> (variables, length)), in order; ``fixed`` are not scaled."""
+    return [
+        GroupSpec(name, names, length, fixed=tuple(v for v in names if v in fixed))
+        for name, (names, length) in groups.items()
+    ]

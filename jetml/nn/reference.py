@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from jetml.features.deepak8 import PF_LENGTH, SV_LENGTH
 from jetml.nn.deepak8 import DEEPAK8_PF_FEATURES, DEEPAK8_SV_FEATURES, DeepAK8
-from jetml.nn.outputs import PF_LENGTH, SV_LENGTH
 
 DEEPAK8_PF_SHAPE = (len(DEEPAK8_PF_FEATURES), PF_LENGTH)
 DEEPAK8_SV_SHAPE = (len(DEEPAK8_SV_FEATURES), SV_LENGTH)

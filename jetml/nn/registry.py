@@ -6,7 +6,7 @@ from typing import Any
 
 from jetml.errors import ConfigError
 from jetml.nn.base import TaggerNet
-from jetml.nn.bregression import BRegression
+from jetml.nn.breg import BRegression
 from jetml.nn.deepak8 import DeepAK8
 from jetml.nn.deepdoublex import DeepDoubleX
 from jetml.nn.deepjet import DeepJet

@@ -1,8 +1,8 @@
 """CPU training loop: seeded shuffling, Adam, validation-based early stopping, rich progress.
 
 :func:`fit` trains any :class:`jetml.nn.base.TaggerNet` on its own ``training_loss``;
-:func:`jetml.nn.deepak8_md.fit_adversarial` reuses the pieces here for the alternating updates of
-the mass-decorrelated DeepAK8.
+:func:`jetml.nn.deepak8_md.fit_adversarial` runs the alternating updates of the mass-decorrelated
+DeepAK8 through the same epoch loop (:func:`run_epochs`).
 """
 
 from __future__ import annotations
@@ -145,6 +145,38 @@ class EarlyStopping:
             module.load_state_dict(state)
 
 
+def run_epochs(
+    module: torch.nn.Module,
+    config: TrainConfig,
+    n_train: int,
+    rng: np.random.Generator,
+    train_step: Callable[[torch.Tensor], float],
+    validate: Callable[[], dict[str, float]],
+    stopper: EarlyStopping,
+    progress: Progress,
+    result: TrainResult,
+) -> None:
+    """The epoch loop every training shares: shuffled batches, ``train_step`` on each (it returns
+    the batch loss), then ``validate`` in eval mode (its ``val_loss`` drives early stopping; the
+    other entries join the epoch's history record)."""
+    for epoch in range(config.epochs):
+        module.train()
+        parts = batches(n_train, config.batch_size, rng)
+        task = progress.add_task(f"epoch {epoch + 1}/{config.epochs}", total=len(parts), loss=0.0)
+        running, rows = 0.0, 0
+        for index in parts:
+            running += train_step(torch.as_tensor(index)) * len(index)
+            rows += len(index)
+            progress.update(task, advance=1, loss=running / rows)
+        module.eval()
+        record = validate()
+        result.history.append({"epoch": epoch, "train_loss": running / max(rows, 1), **record})
+        progress.update(task, description=f"epoch {epoch + 1} val {record['val_loss']:.4f}")
+        if stopper.update(epoch, record["val_loss"]):
+            result.stopped_early = epoch + 1 < config.epochs
+            break
+
+
 def fit(
     model: TaggerNet,
     train: ArrayDataset,
@@ -170,32 +202,21 @@ def fit(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
         stopper = EarlyStopping([model], config.patience, config.min_delta)
+
+        def train_step(idx: torch.Tensor) -> float:
+            loss = model.training_loss(tuple(x[idx] for x in train_x), train_y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return float(loss.detach())
+
+        def validate() -> dict[str, float]:
+            return {"val_loss": evaluate_loss(model.training_loss, val_x, val_y, config.batch_size)}
+
         with progress_bar(config.progress) as progress:
-            for epoch in range(config.epochs):
-                model.train()
-                parts = batches(len(train), config.batch_size, rng)
-                task = progress.add_task(
-                    f"epoch {epoch + 1}/{config.epochs}", total=len(parts), loss=0.0
-                )
-                running, rows = 0.0, 0
-                for index in parts:
-                    idx = torch.as_tensor(index)
-                    loss = model.training_loss(tuple(x[idx] for x in train_x), train_y[idx])
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    running += float(loss.detach()) * len(index)
-                    rows += len(index)
-                    progress.update(task, advance=1, loss=running / rows)
-                model.eval()
-                val_loss = evaluate_loss(model.training_loss, val_x, val_y, config.batch_size)
-                result.history.append(
-                    {"epoch": epoch, "train_loss": running / max(rows, 1), "val_loss": val_loss}
-                )
-                progress.update(task, description=f"epoch {epoch + 1} val {val_loss:.4f}")
-                if stopper.update(epoch, val_loss):
-                    result.stopped_early = epoch + 1 < config.epochs
-                    break
+            run_epochs(
+                model, config, len(train), rng, train_step, validate, stopper, progress, result
+            )
         stopper.restore()
         model.eval()
     result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best_loss

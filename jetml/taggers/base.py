@@ -65,10 +65,10 @@ class Tagger(abc.ABC):
     (e.g. ``{"probTbqq": "deepTag_TvsQCD"}``); the processor fills jetml-vs-CMS 2D histograms
     for those present in the file, as a sanity figure."""
     uses_pf_candidates: ClassVar[bool] = False
+    """True when the tagger needs PF candidates (PFNano); used in messages when it is skipped."""
     truth_fields: ClassVar[tuple[str, ...]] = ()
     """Extra fields of :attr:`collection` that :meth:`truth_labels` reads when a file has them
     (optional: a file without them still runs the tagger)."""
-    """True when the tagger needs PF candidates (PFNano); used in messages when it is skipped."""
 
     def missing_inputs(self, events: ak.Array) -> list[str]:
         """Branches of :attr:`branches` that ``events`` lack; empty when the tagger can run."""
@@ -88,8 +88,8 @@ class Tagger(abc.ABC):
         ``mask`` is :meth:`select`'s jagged mask. Returns, for each name in
         :attr:`score_names`, a flat float array with one entry per selected jet in
         ``ak.flatten(events[self.collection][mask])`` order (length 0 when no jet is selected).
-        Implementations build features with :mod:`jetml.features` and run a shared
-        :class:`jetml.inference.OnnxModel`.
+        Implementations build their inputs with a recipe of :mod:`jetml.features` (never with
+        training code) and run a shared :class:`jetml.inference.OnnxModel`.
         """
 
     def truth_labels(self, jets: ak.Array) -> ak.Array | None:

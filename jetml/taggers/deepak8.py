@@ -3,8 +3,8 @@
 Inputs come entirely from the shipped ``preprocess.json``: its variables are CMS
 ``pfcand_*``/``sv_*`` variables (:mod:`jetml.features.cms_pfnano`, CMSSW conventions) and
 ``new_variables`` expressions over them and the per-jet ``jet_pt_log`` / ``jet_e_log`` (logs of
-the AK8 jet's pT and energy), the deployment contract of the training data
-(``jetml.nn.fatjet_data``, docs/taggers.md). :func:`jetml.features.build_inputs` evaluates the
+the AK8 jet's pT and energy): the recipe :mod:`jetml.features.deepak8`, shared with the training
+(docs/taggers.md). :func:`jetml.features.build_inputs` evaluates the
 expressions and standardises. Scores: the discriminants CMS forms from the class probabilities,
 ``XvsQCD = p(X) / (p(X) + p(QCD))`` with QCD the sum of the five QCD classes.
 
@@ -21,31 +21,13 @@ import awkward as ak
 import numpy as np
 
 from jetml.errors import ConfigError
-from jetml.features import build_inputs, check_expression
-from jetml.features.cms_pfnano import CMS_VARIABLES, cms_jet_variables, required_branches
-from jetml.taggers.particlenet import Discriminant
+from jetml.features import build_inputs
+from jetml.features.deepak8 import config_catalogue_variables, deepak8_variables, required_branches
+from jetml.labels import DEEPAK8_DISCRIMINANTS, QCD_CLASSES, Discriminant
 from jetml.taggers.shipped import ShippedTagger
 from jetml.taggers.truth import ResonanceTruth
 
-JET_VARIABLES = ("jet_pt_log", "jet_e_log")
-"""Per-jet variables the ``new_variables`` of the DeepAK8 configs read."""
-QCD_CLASSES = ("QCD_bb", "QCD_cc", "QCD_b", "QCD_c", "QCD_others")
-
-
-def _vs_qcd(*signal: str) -> Discriminant:
-    return Discriminant(signal, (*signal, *QCD_CLASSES))
-
-
-DISCRIMINANTS: dict[str, Discriminant] = {
-    "TvsQCD": _vs_qcd("Top_bcq", "Top_bqq"),
-    "WvsQCD": _vs_qcd("W_cq", "W_qq"),
-    "ZvsQCD": _vs_qcd("Z_bb", "Z_cc", "Z_qq"),
-    "ZbbvsQCD": _vs_qcd("Z_bb"),
-    "HbbvsQCD": _vs_qcd("H_bb"),
-    "HccvsQCD": _vs_qcd("H_cc"),
-    "H4qvsQCD": _vs_qcd("H_qqqq"),
-    "QCD": Discriminant(QCD_CLASSES),
-}
+DISCRIMINANTS = DEEPAK8_DISCRIMINANTS
 REFERENCE_SCORES = {
     "deepak8": {s: f"deepTag_{s}" for s in ("TvsQCD", "WvsQCD", "ZvsQCD", "QCD")},
     "deepak8_md": {
@@ -67,44 +49,13 @@ class DeepAK8Tagger(ResonanceTruth, ShippedTagger):
         super().__init__(name, folder)
         self.score_names = tuple(DISCRIMINANTS)
         self.reference_scores = dict(REFERENCE_SCORES.get(name, {}))
-        self.catalogue_variables = self._catalogue_variables()
-        self.branches = (
-            f"{self.collection}_pt",
-            f"{self.collection}_eta",
-            f"{self.collection}_phi",
-            f"{self.collection}_mass",
-            *required_branches(self.catalogue_variables, self.collection),
-        )
+        self.catalogue_variables = config_catalogue_variables(self.shipped.config, name)
+        self.branches = required_branches(self.catalogue_variables, self.collection)
         if missing := set(QCD_CLASSES) - set(self.shipped.output_labels):
             raise ConfigError(f"{name}: model outputs lack {sorted(missing)}")
 
-    def _catalogue_variables(self) -> tuple[str, ...]:
-        """CMS catalogue variables the config's inputs and ``new_variables`` read."""
-        config = self.shipped.config
-        pending = list(config.var_names)
-        seen: set[str] = set()
-        while pending:
-            name = pending.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            if name in config.new_variables:
-                pending += check_expression(config.new_variables[name], where=name)
-        unknown = sorted(seen - set(config.new_variables) - set(CMS_VARIABLES) - set(JET_VARIABLES))
-        if unknown:
-            raise ConfigError(
-                f"{self.name}: preprocess.json reads {unknown}, neither CMS PFNano variables "
-                f"nor {', '.join(JET_VARIABLES)}"
-            )
-        return tuple(sorted(seen & set(CMS_VARIABLES)))
-
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        variables = cms_jet_variables(events, self.catalogue_variables, mask, self.collection)
-        jets = events[self.collection][mask]
-        pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
-        energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
-        variables["jet_pt_log"] = ak.Array(np.log(pt).astype(np.float32))
-        variables["jet_e_log"] = ak.Array(np.log(energy).astype(np.float32))
+        variables = deepak8_variables(events, self.catalogue_variables, mask, self.collection)
         return build_inputs(self.shipped.config, variables)
 
 

@@ -1,15 +1,12 @@
 """jetml's DeepDoubleX (AK8 double-b / double-c: QCD, Hbb, Hcc) on ``FatJet``
 (shipped ``jetml/models/deepdoublex``).
 
-Inputs: :func:`jetml.nn.ddx_data.ddx_variables`, the recipe the training arrays were built with
-(the charged / neutral candidate and SV recipe shared with DeepJet, on the AK8 jet, plus log pT,
-eta, soft-drop mass, tau2/tau1 and tau3/tau2), standardised with the shipped
+Inputs: :func:`jetml.features.deepdoublex.deepdoublex_variables`, the recipe the training arrays
+were built with (the charged / neutral candidate and SV recipe shared with DeepJet, on the AK8
+jet, plus log pT, eta, soft-drop mass, tau2/tau1 and tau3/tau2), standardised with the shipped
 ``preprocess.json`` by :func:`jetml.features.build_inputs`. Scores are the discriminants
 documented in docs/taggers.md: ``BvL = Hbb / (Hbb + QCD)``, ``CvL = Hcc / (Hcc + QCD)``,
 ``CvB = Hcc / (Hcc + Hbb)``, compared with CMS's ``FatJet_btagDD*V2`` where the file has them.
-
-The recipe lives in the training package's torch-free data modules, so the tagger runs without
-the ``train`` extra; it is imported when the tagger is built (or unpickled in a worker).
 """
 
 from __future__ import annotations
@@ -21,17 +18,12 @@ import awkward as ak
 import numpy as np
 
 from jetml.features import build_inputs
-from jetml.features.cms_pfnano import required_branches
-from jetml.taggers.particlenet import Discriminant
+from jetml.features.deepdoublex import deepdoublex_variables, required_branches
+from jetml.labels import DEEPDOUBLEX_DISCRIMINANTS, Discriminant
 from jetml.taggers.shipped import ShippedTagger
 from jetml.taggers.truth import ResonanceTruth
 
-_JET_FIELDS = ("pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2", "tau3")
-DISCRIMINANTS: dict[str, Discriminant] = {
-    "BvL": Discriminant(("Hbb",), ("Hbb", "QCD")),
-    "CvL": Discriminant(("Hcc",), ("Hcc", "QCD")),
-    "CvB": Discriminant(("Hcc",), ("Hcc", "Hbb")),
-}
+DISCRIMINANTS = DEEPDOUBLEX_DISCRIMINANTS
 
 
 class DeepDoubleXTagger(ResonanceTruth, ShippedTagger):
@@ -50,18 +42,10 @@ class DeepDoubleXTagger(ResonanceTruth, ShippedTagger):
 
     def __init__(self, folder: str | Path | None = None) -> None:
         super().__init__("deepdoublex", folder)
-        from jetml.nn import ak4_data, ddx_data
-
-        # pickles by name: workers import the recipe when unpickling the tagger,
-        # not inside the timed feature building of their first chunk
-        self.features = ddx_data.ddx_variables
-        self.branches = (
-            *(f"FatJet_{field}" for field in _JET_FIELDS),
-            *required_branches((*ak4_data._CANDIDATE, *ak4_data._SV), "FatJet"),
-        )
+        self.branches = required_branches()
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
-        return build_inputs(self.shipped.config, self.features(events, mask))
+        return build_inputs(self.shipped.config, deepdoublex_variables(events, mask))
 
 
 def deepdoublex() -> DeepDoubleXTagger:

@@ -11,22 +11,17 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar
 
 import awkward as ak
 import numpy as np
 
-from jetml.errors import ConfigError
 from jetml.features.deeptau import GridConfig, deeptau_inputs, required_branches
-from jetml.taggers.particlenet import Discriminant
+from jetml.labels import DEEPTAU_DISCRIMINANTS, Discriminant
 from jetml.taggers.shipped import ShippedTagger
 
-DISCRIMINANTS: dict[str, Discriminant] = {
-    f"VS{background}": Discriminant(("tau",), ("tau", background))
-    for background in ("e", "mu", "jet")
-}
+DISCRIMINANTS = DEEPTAU_DISCRIMINANTS
 TAU_LABELS: tuple[str, ...] = ("jet", "e", "mu", "e", "mu", "tau")
 """Truth label of each ``Tau_genPartFlav`` code 0..5 (0 jet, 1/3 e, 2/4 μ, 5 τh)."""
 
@@ -45,9 +40,7 @@ class DeepTauTagger(ShippedTagger):
 
     def __init__(self, folder: str | Path | None = None) -> None:
         super().__init__("deeptau", folder)
-        card_file = self.shipped.model.path.parent / f"{self.name}.card.json"
-        grid_file = json_field(card_file, "grid_config")
-        self.grid_config = GridConfig.load(self.shipped.model.path.parent / grid_file)
+        self.grid_config = GridConfig.load(self.shipped.card.file("grid_config"))
         self.branches = required_branches()
 
     def model_inputs(self, events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
@@ -64,14 +57,6 @@ class DeepTauTagger(ShippedTagger):
     @property
     def labels(self) -> tuple[str, ...]:
         return ("e", "mu", "jet", "tau", "unlabelled")
-
-
-def json_field(card_file: Path, key: str) -> str:
-    """``card[key]`` as a string; ConfigError naming the card when it is absent."""
-    value = json.loads(card_file.read_text()).get(key)
-    if not isinstance(value, str):
-        raise ConfigError(f"{card_file}: card lacks '{key}' (DeepTau needs its grids.json)")
-    return value
 
 
 def deeptau() -> DeepTauTagger:

@@ -9,7 +9,8 @@ Model files are not shipped with jetml: take them from CMS's public model reposi
 * ParticleNet-AK8 MD-2prong V01: ``ParticleNetAK8/MD-2prong/V01/preprocess.json`` and
   ``models/particlenet_AK8_MD-2prong/1/model.onnx``.
 
-Both files are checked against the sha256 of the official release before use (pass
+Both files are checked against the sha256 of the official release
+(:data:`jetml.cms.checksums.OFFICIAL_SHA256`) before use (pass
 ``verify=False`` to run a retrained model of the same kind).
 Inputs come from :mod:`jetml.features.cms_pfnano` with CMSSW's conventions, jets are evaluated
 in length buckets (:mod:`jetml.inference.bucketing`) and the discriminants are formed from the
@@ -25,12 +26,14 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from jetml.cms.checksums import OFFICIAL_SHA256
 from jetml.errors import ConfigError
 from jetml.features import DataConfig, load_data_config
 from jetml.features.cms_pfnano import cms_jet_variables, required_branches
 from jetml.inference import OnnxModel
 from jetml.inference.bucketing import run_bucketed
 from jetml.inference.integrity import read_model_bytes
+from jetml.labels import DEEPAK8_DISCRIMINANTS, QCD_CLASSES, Discriminant, vs_qcd
 from jetml.taggers.base import Tagger
 
 CMSSW_MIN_JET_PT = 150.0
@@ -39,29 +42,6 @@ CMSSW_MIN_JET_PT = 150.0
 PARTICLENET_BATCH_SIZE = 16
 """Jets per bucket call. ParticleNet is compute-bound: batches of 8-16 amortise the per-call cost
 of its ~240 nodes, larger ones only add cache pressure (measured, ``benchmarks/``)."""
-
-_QCD = ("QCD_bb", "QCD_cc", "QCD_b", "QCD_c", "QCD_others")
-
-
-@dataclass(frozen=True)
-class Discriminant:
-    """``sum(p[numerator]) / sum(p[denominator])``; no denominator means the plain sum."""
-
-    numerator: tuple[str, ...]
-    denominator: tuple[str, ...] = ()
-
-    def __call__(self, probs: dict[str, np.ndarray]) -> np.ndarray:
-        num = np.sum([probs[label] for label in self.numerator], axis=0)
-        if not self.denominator:
-            return num
-        den = np.sum([probs[label] for label in self.denominator], axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # CMSSW's BTagProbabilityToDiscriminator returns 0 (not NaN) for a zero denominator.
-            return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
-
-
-def _vs_qcd(*signal: str) -> Discriminant:
-    return Discriminant(signal, (*signal, *_QCD))
 
 
 @dataclass(frozen=True)
@@ -80,18 +60,9 @@ class ParticleNetRelease:
 PARTICLENET_AK8_V01 = ParticleNetRelease(
     name="particlenet_ak8",
     title="ParticleNet-AK8 General V01",
-    model_sha256="89701adb94cbda15f1784666740e0bcd7897dd41135ae45af8fe73d6fd9ed73b",
-    preprocess_sha256="a407938719b865182d5e23409aa1cbed5f1f4e92d29d3579b93aa5a5a045217f",
-    scores={
-        "QCD": Discriminant(_QCD),
-        "TvsQCD": _vs_qcd("Top_bcq", "Top_bqq"),
-        "WvsQCD": _vs_qcd("W_cq", "W_qq"),
-        "ZvsQCD": _vs_qcd("Z_bb", "Z_cc", "Z_qq"),
-        "ZbbvsQCD": _vs_qcd("Z_bb"),
-        "HbbvsQCD": _vs_qcd("H_bb"),
-        "HccvsQCD": _vs_qcd("H_cc"),
-        "H4qvsQCD": _vs_qcd("H_qqqq"),
-    },
+    model_sha256=OFFICIAL_SHA256["particlenet_ak8_v01/model.onnx"],
+    preprocess_sha256=OFFICIAL_SHA256["particlenet_ak8_v01/preprocess.json"],
+    scores={"QCD": DEEPAK8_DISCRIMINANTS["QCD"], **DEEPAK8_DISCRIMINANTS},
     reference_scores={
         s: f"particleNet_{s}"
         for s in ("QCD", "TvsQCD", "WvsQCD", "ZvsQCD", "HbbvsQCD", "HccvsQCD", "H4qvsQCD")
@@ -101,17 +72,17 @@ PARTICLENET_AK8_V01 = ParticleNetRelease(
 PARTICLENET_AK8_MD_V01 = ParticleNetRelease(
     name="particlenet_ak8_md",
     title="ParticleNet-AK8 MD-2prong V01",
-    model_sha256="d19f6d472d028ffa9e5667502bdb193d193c70f9792eb5689e3e85199faabb47",
-    preprocess_sha256="d07f1a693ec29915c50dcefbe95e943679c6f884dc69883faa39492a1a1ad3cf",
+    model_sha256=OFFICIAL_SHA256["particlenet_ak8_md_v01/model.onnx"],
+    preprocess_sha256=OFFICIAL_SHA256["particlenet_ak8_md_v01/preprocess.json"],
     # the MD model's outputs H_bb/H_cc/H_qq are CMSSW's probXbb/probXcc/probXqq
     scores={
         "Xbb": Discriminant(("H_bb",)),
         "Xcc": Discriminant(("H_cc",)),
         "Xqq": Discriminant(("H_qq",)),
-        "QCD": Discriminant(_QCD),
-        "XbbvsQCD": _vs_qcd("H_bb"),
-        "XccvsQCD": _vs_qcd("H_cc"),
-        "XqqvsQCD": _vs_qcd("H_qq"),
+        "QCD": Discriminant(QCD_CLASSES),
+        "XbbvsQCD": vs_qcd("H_bb"),
+        "XccvsQCD": vs_qcd("H_cc"),
+        "XqqvsQCD": vs_qcd("H_qq"),
     },
     reference_scores={s: f"particleNetMD_{s}" for s in ("Xbb", "Xcc", "Xqq", "QCD")},
 )

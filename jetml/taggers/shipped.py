@@ -10,10 +10,9 @@ the file the card describes.
 from __future__ import annotations
 
 import abc
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import awkward as ak
 import numpy as np
@@ -21,16 +20,16 @@ import numpy as np
 from jetml.errors import ConfigError
 from jetml.features import DataConfig
 from jetml.inference import OnnxModel
-from jetml.inference.card import CARD_SUFFIX, load_card
+from jetml.inference.card import CARD_SUFFIX, ModelCard, load_card
+from jetml.labels import Discriminant
 from jetml.taggers.base import Tagger
-from jetml.taggers.particlenet import Discriminant
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 """Where the shipped model folders live (package data)."""
 
 
 @dataclass(frozen=True)
-class JetSelection:
+class TrainingSelection:
     """The jets a model was trained on: ``pt >= pt_min`` and ``|eta| < abs_eta_max``."""
 
     pt_min: float
@@ -51,7 +50,8 @@ class ShippedModel:
     output: str
     """Name of the ONNX output holding the scores (``softmax``, ``regression``)."""
     output_labels: tuple[str, ...]
-    selection: JetSelection
+    selection: TrainingSelection
+    card: ModelCard
 
 
 def shipped_model_names() -> list[str]:
@@ -72,12 +72,11 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
     if not card_file.is_file():
         raise ConfigError(f"{card_file}: shipped model {name!r} has no model card")
     card = load_card(card_file)
-    raw: dict[str, Any] = json.loads(card_file.read_text())
     try:
-        output = str(raw["onnx_output"])
-        selection = raw["training"]["selection"]
-        jets = JetSelection(float(selection["pt_min"]), float(selection["abs_eta_max"]))
-    except (KeyError, TypeError, ValueError) as error:
+        output = str(card.require("onnx_output"))
+        selection = card.require("training")["selection"]
+        jets = TrainingSelection(float(selection["pt_min"]), float(selection["abs_eta_max"]))
+    except (ConfigError, KeyError, TypeError, ValueError) as error:
         raise ConfigError(
             f"{card_file}: card lacks onnx_output or training.selection ({error!r})"
         ) from error
@@ -89,6 +88,7 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
         output=output,
         output_labels=tuple(card.output_labels),
         selection=jets,
+        card=card,
     )
 
 

@@ -1,7 +1,7 @@
 """Resonance truth of AK8 jets for the processor's score histograms.
 
 jetml's generated samples carry ``FatJet_label`` (the 17 DeepAK8 classes of
-:class:`jetml.samples.labels.FatJetLabel`); score-per-truth histograms of AK8 taggers are far more
+:data:`jetml.labels.DEEPAK8_CLASSES`); score-per-truth histograms of AK8 taggers are far more
 telling by resonance (top, W, Z, H→bb, ...) than by hadron flavour. Real CMS NanoAOD has no such
 branch, so the taggers fall back to ``hadronFlavour`` there.
 """
@@ -12,7 +12,7 @@ import awkward as ak
 import numpy as np
 
 from jetml.errors import InputFileError
-from jetml.nn.outputs import DEEPAK8_CLASSES
+from jetml.labels import DEEPAK8_CLASSES
 from jetml.taggers.base import FLAVOUR_LABELS, UNLABELLED, Tagger
 
 _HIGGS_GROUPS = {"H_bb": "Hbb", "H_cc": "Hcc", "H_qqqq": "H4q"}

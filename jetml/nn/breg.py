@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from jetml.labels import BREG_OUTPUTS
 from jetml.nn.base import TaggerNet, scaled
-from jetml.nn.outputs import REGRESSION_OUTPUTS
 
 QUANTILES: tuple[float, float] = (0.25, 0.75)
 
@@ -94,14 +94,14 @@ class BRegression(TaggerNet):
             ]
             previous = units
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(previous, len(REGRESSION_OUTPUTS))
+        self.head = nn.Linear(previous, len(BREG_OUTPUTS))
 
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"features": (self.n_features, 1)}
 
     @property
     def output_labels(self) -> tuple[str, ...]:
-        return REGRESSION_OUTPUTS
+        return BREG_OUTPUTS
 
     def logits(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Standardised outputs (what the loss sees)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -17,10 +18,8 @@ import numpy as np
 from jetml.errors import InputFileError
 from jetml.features import DataConfig, build_inputs
 from jetml.features import deeptau as recipe
-from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, TrainingSample
-from jetml.nn.deeptau import DEEPTAU_CLASSES
-from jetml.nn.fatjet_data import sample_of
+from jetml.labels import DEEPTAU_CLASSES
+from jetml.nn.data import ArrayDataset, TrainingSample, read_files
 from jetml.nn.preprocessing import GroupSpec, fit_data_config
 
 
@@ -68,26 +67,25 @@ def read_taus(
 ) -> TauTable:
     """Selected taus of every file (``require_labels=False``: label -1 where the file has no
     ``Tau_genPartFlav``, e.g. real PFNano for validation)."""
-    variables, grids, labels, extras, samples = [], [], [], [], []
-    for path in paths:
-        events = load_events(path)
+
+    def read_one(events: ak.Array, path: Path) -> dict[str, Any]:
         recipe.check_branches(events, str(path))
         labelled = "genPartFlav" in events.Tau.fields
         if require_labels and not labelled:
             raise InputFileError(f"{path}: no Tau_genPartFlav branch (not a labelled jetml sample)")
         mask = selection(events.Tau)
         tau, cand = recipe.tau_candidates(events, mask)
-        variables.append(recipe.tau_variables(tau, cand))
-        grids.append(recipe.raw_grids(tau, cand))
         selected = events.Tau[mask]
         flav = ak.to_numpy(ak.flatten(selected.genPartFlav)) if labelled else None
-        labels.append(
-            recipe.LABEL_OF_GENPARTFLAV[np.clip(flav, 0, 5)]
-            if flav is not None
-            else np.full(len(tau), -1, dtype=np.int64)
-        )
-        extras.append(
-            {
+        return {
+            "variables": recipe.tau_variables(tau, cand),
+            "grids": recipe.raw_grids(tau, cand),
+            "label": (
+                recipe.LABEL_OF_GENPARTFLAV[np.clip(flav, 0, 5)]
+                if flav is not None
+                else np.full(len(tau), -1, dtype=np.int64)
+            ),
+            "extras": {
                 "pt": ak.to_numpy(tau.pt).astype(np.float32),
                 "decay_mode": ak.to_numpy(tau.decayMode).astype(np.int64),
                 "id_iso_cut": (
@@ -95,21 +93,12 @@ def read_taus(
                     if "idIsoCut" in selected.fields
                     else np.zeros(len(tau), dtype=np.int64)
                 ),
-            }
-        )
-        samples.append(sample_of(path))
+            },
+        }
+
+    merged, samples = read_files(paths, read_one)
     return TauTable(
-        {k: np.concatenate([v[k] for v in variables]) for k in variables[0]},
-        {
-            k: (
-                np.concatenate([g[k][0] for g in grids]),
-                np.concatenate([g[k][1] for g in grids]),
-            )
-            for k in grids[0]
-        },
-        np.concatenate(labels),
-        {k: np.concatenate([e[k] for e in extras]) for k in extras[0]},
-        samples,
+        merged["variables"], merged["grids"], merged["label"], merged["extras"], samples
     )
 
 

@@ -15,7 +15,8 @@ jetml: the same session options, the repaired model (weights removed from the gr
 :class:`jetml.inference.OnnxModel`; for ParticleNet the time includes building the padded
 inputs from jagged per-jet variables (CMSSW-style timing excludes its input building).
 
-Inputs: ParticleNet gets its real inputs from the PFNano file's jets (:mod:`.features.cms_pfnano`).
+Inputs: ParticleNet gets its real inputs from the PFNano file's jets
+(:mod:`jetml.features.cms_pfnano`).
 DeepAK8, DeepJet and DeepDoubleX input definitions are not implemented in jetml; they get
 realistic-shaped inputs instead: per jet the PFNano file's candidate and SV multiplicities
 (resampled with a fixed seed), normal(0, 1) values in the occupied slots and zero padding.
@@ -34,6 +35,7 @@ import awkward as ak
 import numpy as np
 import onnxruntime as ort
 
+from jetml.cms.checksums import OFFICIAL_SHA256
 from jetml.features import build_group, load_data_config
 from jetml.features.cms_pfnano import cms_jet_variables
 from jetml.inference import OnnxModel
@@ -44,21 +46,6 @@ from jetml.taggers.particlenet import PARTICLENET_BATCH_SIZE
 
 SEED = 20240611
 """Seed of every random input."""
-
-OFFICIAL_SHA256 = {
-    "deepak8_v02/full.onnx": "444e90237f2755e9c22e5011449cf6451f568d1efe49a03032cf8d3d0af18f8c",
-    "deepak8_v02/decorrelated.onnx": (
-        "caf32fec651a8886c0ac7c7b52c74bf480cce31374b061a555fffe6ee6e05635"
-    ),
-    "deepdoublex_v02/BvL.onnx": "75534f02fcbc72e52a9802e1dee6685ca5f934ab45df1e1b56df41de9c2b91d5",
-    "deepdoublex_v02/CvB.onnx": "a88268741e14eef51efa5afc3bf846e33f8a9641afff1d218cb0e2d57d5236a8",
-    "deepdoublex_v02/CvL.onnx": "651db27ba39aeee00f9124ccdbb584a5baa6d44bca071dd0e1f81382e2f37d69",
-    "deepjet_v03/model.onnx": "676b5a6185ef014a1bb1a1184b41c439dac26035e291723683181c306fe5f0a7",
-    "particlenet_ak8_v01/model.onnx": (
-        "89701adb94cbda15f1784666740e0bcd7897dd41135ae45af8fe73d6fd9ed73b"
-    ),
-}
-"""sha256 of the official files (cms-data/RecoBTag-Combined) the table is measured on."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""DeepJet training data from PFNano files: AK4 jets, their charged / neutral candidates and SVs.
+"""DeepJet inputs from PFNano: AK4 jets, their charged / neutral candidates and SVs.
 
 The DeepJet input shapes (15 global, 25 x 16 charged, 25 x 6 neutral, 4 x 12 SV features) are
 filled with the features PFNano allows; CMS's own lists use variables PFNano does not store (2D
@@ -12,27 +12,18 @@ impact parameters, track covariance, HCAL fractions, vertex categories), so the 
 * jet-level: :data:`GLOBAL_FEATURES`.
 
 Relative quantities: ``ptrel_log = log(pT / pT_jet)``, ``erel_log = log(E / E_jet)``,
-``deltaR = hypot(etarel, phirel)``. Labels: ``Jet_deepJetLabel`` (b, bb, lepb, c, uds, g); jets
-without a parton match (-1) are not used.
+``deltaR = hypot(etarel, phirel)``. The training (:mod:`jetml.nn.deepjet_data`) and the tagger
+(:mod:`jetml.taggers.deepjet`) both build their inputs here; the candidate and SV part
+(:func:`candidate_variables`) is shared with DeepDoubleX (:mod:`jetml.features.deepdoublex`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-
 import awkward as ak
 import numpy as np
 
-from jetml.errors import InputFileError
-from jetml.features import DataConfig, build_inputs
 from jetml.features.cms_pfnano import cms_jet_variables
-from jetml.nanoaod import load_events
-from jetml.nn.data import ArrayDataset, LabelledJets
-from jetml.nn.fatjet_data import sample_of
-from jetml.nn.outputs import DEEPJET_CLASSES
-from jetml.nn.preprocessing import GroupSpec, fit_data_config
+from jetml.features.cms_pfnano import required_branches as cms_branches
 
 GLOBAL_FEATURES: tuple[str, ...] = (
     "jet_pt_log",
@@ -94,7 +85,7 @@ SV_FEATURES: tuple[str, ...] = (
 FIXED = ("cpf_isLepton", "npf_isGamma", "npf_isNeutralHad")
 LENGTHS = {"global": 1, "cpf": 25, "npf": 25, "sv": 4}
 
-_CANDIDATE = (
+CANDIDATE_VARIABLES: tuple[str, ...] = (
     "pfcand_pt_log_nopuppi", "pfcand_e_log_nopuppi", "pfcand_etarel", "pfcand_phirel",
     "pfcand_abseta", "pfcand_charge", "pfcand_isMu", "pfcand_isEl", "pfcand_isGamma",
     "pfcand_isNeutralHad", "pfcand_btagEtaRel", "pfcand_btagPtRatio", "pfcand_btagPParRatio",
@@ -107,18 +98,26 @@ _TRACK_FIELDS = (
     "btagJetDistVal", "dxy", "dxysig", "dz", "dzsig", "normchi2", "quality", "VTX_ass",
     "lostInnerHits",
 )  # fmt: skip
-_SV = (
+SV_VARIABLES: tuple[str, ...] = (
     "sv_pt_log", "sv_mass", "sv_etarel", "sv_phirel", "sv_ntracks", "sv_normchi2", "sv_dxy",
     "sv_dxysig", "sv_d3d", "sv_d3dsig",
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class AK4Selection:
-    """Which AK4 jets are used."""
+JET_FIELDS: tuple[str, ...] = (
+    "pt", "eta", "phi", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents",
+)  # fmt: skip
+"""``Jet`` fields the recipe reads (besides the candidates and SVs)."""
 
-    pt_min: float = 20.0
-    abs_eta_max: float = 2.4
+
+def candidate_branches(collection: str) -> tuple[str, ...]:
+    """Flat NanoAOD branches :func:`candidate_variables` reads for jets of ``collection``."""
+    return cms_branches((*CANDIDATE_VARIABLES, *SV_VARIABLES), collection)
+
+
+def required_branches() -> tuple[str, ...]:
+    """Flat NanoAOD branches :func:`deepjet_variables` reads."""
+    return (*(f"Jet_{field}" for field in JET_FIELDS), *candidate_branches("Jet"))
 
 
 def candidate_variables(
@@ -131,7 +130,7 @@ def candidate_variables(
     pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
     energy = ak.to_numpy(ak.flatten(jets.energy)).astype(np.float64)
     pt_log, e_log = np.log(pt).astype(np.float32), np.log(energy).astype(np.float32)
-    cand = cms_jet_variables(events, _CANDIDATE, mask, collection=collection)
+    cand = cms_jet_variables(events, CANDIDATE_VARIABLES, mask, collection=collection)
     charged = cand["pfcand_charge"] != 0
     order = ak.argsort(cand["pfcand_btagSip3dSig"][charged], axis=1, ascending=False)
     out: dict[str, ak.Array | np.ndarray] = {}
@@ -148,10 +147,10 @@ def candidate_variables(
         if prefix == "cpf":
             for field in _TRACK_FIELDS:
                 out[f"cpf_{field}"] = c[f"pfcand_{field}"]
-    sv = cms_jet_variables(events, _SV, mask, collection=collection)
+    sv = cms_jet_variables(events, SV_VARIABLES, mask, collection=collection)
     out["sv_ptrel_log"] = sv["sv_pt_log"] - pt_log
     out["sv_deltaR"] = np.hypot(sv["sv_etarel"], sv["sv_phirel"])
-    for name in _SV:
+    for name in SV_VARIABLES:
         out[name] = sv[name]
     cand_pt = np.exp(cand["pfcand_pt_log_nopuppi"])
     flat = {
@@ -179,57 +178,10 @@ def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, ak.Array | 
     return out
 
 
-def read_ak4_jets(
-    paths: Sequence[str | Path],
-    selection: AK4Selection = AK4Selection(),
-    require_labels: bool = True,
-) -> LabelledJets:
-    """Read the selected, labelled AK4 jets of every file (``require_labels=False``: all jets in
-    range, label -1, e.g. real PFNano for validation)."""
-    parts, labels, samples = [], [], []
-    for path in paths:
-        events = load_events(path)
-        if "Jet" not in events.fields:
-            raise InputFileError(f"{path}: no Jet collection")
-        jets = events.Jet
-        labelled = "deepJetLabel" in jets.fields
-        if require_labels and not labelled:
-            raise InputFileError(
-                f"{path}: no Jet_deepJetLabel branch (not a labelled jetml sample)"
-            )
-        mask = (jets.pt >= selection.pt_min) & (abs(jets.eta) < selection.abs_eta_max)
-        if labelled:
-            mask = mask & (jets.deepJetLabel >= 0)
-        parts.append(deepjet_variables(events, mask))
-        n_jets = int(ak.sum(mask))
-        labels.append(
-            ak.to_numpy(ak.flatten(jets.deepJetLabel[mask])).astype(np.int64)
-            if labelled
-            else np.full(n_jets, -1, dtype=np.int64)
-        )
-        samples.append(sample_of(path))
-    return LabelledJets.concatenate(parts, labels, samples)
-
-
-def group_specs() -> list[GroupSpec]:
-    """The four DeepJet input groups, in the network's order."""
-    features = {
-        "global": GLOBAL_FEATURES,
-        "cpf": CPF_FEATURES,
-        "npf": NPF_FEATURES,
-        "sv": SV_FEATURES,
-    }
-    return [
-        GroupSpec(name, names, LENGTHS[name], fixed=tuple(v for v in names if v in FIXED))
-        for name, names in features.items()
-    ]
-
-
-def fit_config(table: LabelledJets) -> DataConfig:
-    """Standardisation fitted on ``table`` (the training jets)."""
-    return fit_data_config(group_specs(), table.variables, DEEPJET_CLASSES)
-
-
-def to_dataset(table: LabelledJets, config: DataConfig) -> ArrayDataset:
-    """Model inputs built by the deployment's builder, and labels."""
-    return ArrayDataset(build_inputs(config, table.variables), table.label)
+GROUPS: dict[str, tuple[tuple[str, ...], int]] = {
+    "global": (GLOBAL_FEATURES, LENGTHS["global"]),
+    "cpf": (CPF_FEATURES, LENGTHS["cpf"]),
+    "npf": (NPF_FEATURES, LENGTHS["npf"]),
+    "sv": (SV_FEATURES, LENGTHS["sv"]),
+}
+"""Input group -> (variables, length), in the network's order."""
