@@ -35,6 +35,8 @@ from jetml.processor.processor import TaggerProcessor
 from jetml.processor.runner import RunOptions, run_processor
 from jetml.samples.production import GenerationRequest, in_order_bounded
 from jetml.taggers.base import Tagger
+from jetml.taggers.deepak8 import DeepAK8Tagger
+from jetml.taggers.deeptau import DeepTauTagger
 from jetml.taggers.registry import resolve_taggers
 
 PYTHON = sys.executable
@@ -290,6 +292,123 @@ def test_03_refused_when_the_config_loads() -> None:
     }
     with pytest.raises(ConfigError, match=r"new_variables.v.*exceeds 1024 bits"):
         parse_preprocess_json(config, source="preprocess.json")
+
+
+# ------------------------------------------------------------------ 4. the card pins every file
+def _shipped_copy(tmp: Path, name: str) -> Path:
+    """A copy of a shipped model folder (what a user might edit)."""
+    import shutil
+
+    from jetml.taggers.shipped import MODELS_DIR
+
+    return Path(shutil.copytree(MODELS_DIR / name, tmp / name))
+
+
+def _edit_json(path: Path, edit) -> None:
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content, indent=2))
+
+
+def _shift_a_median(content: dict) -> None:
+    group = content[content["input_names"][0]]
+    var = group["var_names"][0]
+    group["var_infos"][var]["median"] += 1.0
+
+
+def _shift_a_grid_center(content: dict) -> None:
+    stats = next(iter(content["inputs"].values()))["stats"]
+    next(iter(stats.values()))["center"] += 1.0
+
+
+PIN_CASES = [
+    ("preprocess-median", DeepAK8Tagger, "deepak8", "preprocess.json", _shift_a_median),
+    ("grids-center", DeepTauTagger, "deeptau", "grids.json", _shift_a_grid_center),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "tagger_class", "model", "edited", "edit"), PIN_CASES, ids=[c[0] for c in PIN_CASES]
+)
+def test_04_edited_config_refused_like_the_onnx_file(
+    case: str, tagger_class: type, model: str, edited: str, edit, tmp_path: Path
+) -> None:
+    from jetml.errors import ModelIntegrityError
+
+    folder = _shipped_copy(tmp_path, model)
+    tagger_class(folder=folder)  # the untouched copy loads
+    _edit_json(folder / edited, edit)
+    with pytest.raises(ModelIntegrityError, match="sha256 mismatch") as error:
+        tagger_class(folder=folder)
+    assert str(folder / edited) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_04_non_finite_config_value_refused_even_when_pinned(tmp_path: Path) -> None:
+    """An author writing Infinity as norm_factor (and pinning that file) is still refused."""
+    from jetml.inference.card import load_card
+    from jetml.taggers.breg import BRegressionTagger
+
+    folder = _shipped_copy(tmp_path, "breg")
+    text = (folder / "preprocess.json").read_text()
+    first = text.index('"norm_factor":')
+    end = text.index(",", first)
+    (folder / "preprocess.json").write_text(text[:first] + '"norm_factor": Infinity' + text[end:])
+    card = load_card(folder / "breg.card.json")
+    card.pin_files()
+    card.save(folder / "breg.card.json")
+    with pytest.raises(ConfigError, match="norm_factor' must be a finite number, got inf"):
+        BRegressionTagger(folder=folder)
+
+
+def test_04_unpinned_config_refused(tmp_path: Path) -> None:
+    from jetml.errors import ModelIntegrityError
+    from jetml.taggers.breg import BRegressionTagger
+
+    folder = _shipped_copy(tmp_path, "breg")
+    _edit_json(folder / "breg.card.json", lambda card: card.pop("file_sha256"))
+    with pytest.raises(ModelIntegrityError, match="card pins no sha256 for its data_config"):
+        BRegressionTagger(folder=folder)
+
+
+def test_04_training_pins_what_it_writes() -> None:
+    """Every shipped card pins the files its model reads, with their current sha256."""
+    from jetml.inference.card import PINNED_FILES, load_card
+    from jetml.inference.integrity import file_sha256
+    from jetml.taggers.shipped import MODELS_DIR, shipped_model_names
+
+    for name in shipped_model_names():
+        card = load_card(MODELS_DIR / name / f"{name}.card.json")
+        named = [getattr(card, key) for key in PINNED_FILES if getattr(card, key)]
+        assert named and card.file_sha256 == {
+            file: file_sha256(MODELS_DIR / name / file) for file in named
+        }
+
+
+CARD_CASES = [
+    ("binary", lambda card: None, "is not a text file"),
+    ("data-config-integer", lambda card: card.update(data_config=5), "'data_config' must be str"),
+    ("labels-not-strings", lambda card: card.update(output_labels=[1, 2]), "'output_labels'"),
+    ("unknown-onnx-output", lambda card: card.update(onnx_output="logits"), "'logits' is not"),
+    ("short-output-labels", lambda card: card.update(output_labels=["correction"]), "1 output"),
+    ("deep-json", lambda card: None, "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "cause"), CARD_CASES, ids=[c[0] for c in CARD_CASES])
+def test_07_bad_card(case: str, edit, cause: str, tmp_path: Path) -> None:
+    from jetml.taggers.breg import BRegressionTagger
+
+    folder = _shipped_copy(tmp_path, "breg")
+    card = folder / "breg.card.json"
+    if case == "binary":
+        card.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x00")
+    elif case == "deep-json":
+        card.write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        _edit_json(card, edit)
+    with pytest.raises(ConfigError) as error:
+        BRegressionTagger(folder=folder)
+    assert cause in str(error.value) and str(card) in str(error.value)
 
 
 # ------------------------------------------------------------------ 5. jetml generate
