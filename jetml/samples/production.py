@@ -13,9 +13,11 @@ import multiprocessing
 import multiprocessing.pool
 import queue
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -242,14 +244,13 @@ def _results_in_order(
         return
     context = multiprocessing.get_context("spawn")
     workers = min(jobs, request.n_chunks)
-    with (
-        context.Manager() as manager,
-        context.Pool(workers, initializer=_ignore_interrupts) as pool,
-    ):
-        updates = manager.Queue()
+    with _children_ignore_sigint():
+        updates = context.Queue()  # progress: events done, put by the workers
+        pool = context.Pool(workers, initializer=_report_to, initargs=(updates,))
+    with pool:
 
         def submit(chunk: tuple[int, int]) -> multiprocessing.pool.AsyncResult:
-            return pool.apply_async(_generate_chunk_reporting, (request, *chunk, updates))
+            return pool.apply_async(_generate_chunk_reporting, (request, *chunk))
 
         def wait(handle: multiprocessing.pool.AsyncResult) -> ChunkResult:
             while not handle.ready():
@@ -276,15 +277,40 @@ def in_order_bounded(
         yield wait(pending.popleft())
 
 
-def _ignore_interrupts() -> None:
-    """Pool workers leave SIGINT to the parent, which terminates them (no worker tracebacks)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start processes with SIGINT ignored: they inherit that from their very first instruction
+    (a handler set in an initializer comes too late for a Ctrl-C during their start-up), so a
+    Ctrl-C stops only this process, which terminates them and cleans up.
+
+    SIGINT is also blocked in this thread meanwhile: Linux keeps a blocked signal pending even
+    while it is ignored, so a Ctrl-C during these milliseconds is delivered once the handler is
+    back, unless another thread (a progress bar's) takes it first: then it is lost and a second
+    Ctrl-C stops the run.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _generate_chunk_reporting(
-    request: GenerationRequest, index: int, n_events: int, updates: queue.Queue
-) -> ChunkResult:
-    return generate_chunk(request, index, n_events, updates.put)
+_UPDATES: queue.Queue | None = None  # a pool worker's progress queue (see _report_to)
+
+
+def _report_to(updates: queue.Queue) -> None:
+    """Pool initializer: the queue :func:`_generate_chunk_reporting` reports progress to."""
+    global _UPDATES
+    _UPDATES = updates
+
+
+def _generate_chunk_reporting(request: GenerationRequest, index: int, n_events: int) -> ChunkResult:
+    return generate_chunk(request, index, n_events, _UPDATES.put if _UPDATES else None)
 
 
 def _drain(updates: queue.Queue, on_progress: Callable[[int], None] | None, timeout: float) -> None:
