@@ -384,33 +384,6 @@ def test_04_training_pins_what_it_writes() -> None:
         }
 
 
-CARD_CASES = [
-    ("binary", lambda card: None, "is not a text file"),
-    ("data-config-integer", lambda card: card.update(data_config=5), "'data_config' must be str"),
-    ("labels-not-strings", lambda card: card.update(output_labels=[1, 2]), "'output_labels'"),
-    ("unknown-onnx-output", lambda card: card.update(onnx_output="logits"), "'logits' is not"),
-    ("short-output-labels", lambda card: card.update(output_labels=["correction"]), "1 output"),
-    ("deep-json", lambda card: None, "nested too deeply"),
-]
-
-
-@pytest.mark.parametrize(("case", "edit", "cause"), CARD_CASES, ids=[c[0] for c in CARD_CASES])
-def test_07_bad_card(case: str, edit, cause: str, tmp_path: Path) -> None:
-    from jetml.taggers.breg import BRegressionTagger
-
-    folder = _shipped_copy(tmp_path, "breg")
-    card = folder / "breg.card.json"
-    if case == "binary":
-        card.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x00")
-    elif case == "deep-json":
-        card.write_text("[" * 100_000 + "]" * 100_000)
-    else:
-        _edit_json(card, edit)
-    with pytest.raises(ConfigError) as error:
-        BRegressionTagger(folder=folder)
-    assert cause in str(error.value) and str(card) in str(error.value)
-
-
 # ------------------------------------------------------------------ 5. jetml generate
 def test_05_unbounded_events_refused_at_once(tmp_path: Path) -> None:
     done = jetml(
@@ -753,6 +726,33 @@ def test_07_cms_commands_on_bad_files(
     done = jetml(*args)
     assert done.returncode == 2, done.stderr[-3000:]
     one_line_error(done.stderr, cause)
+
+
+CARD_CASES = [
+    ("binary", lambda card: None, "is not a text file"),
+    ("data-config-integer", lambda card: card.update(data_config=5), "'data_config' must be str"),
+    ("labels-not-strings", lambda card: card.update(output_labels=[1, 2]), "'output_labels'"),
+    ("unknown-onnx-output", lambda card: card.update(onnx_output="logits"), "'logits' is not"),
+    ("short-output-labels", lambda card: card.update(output_labels=["correction"]), "1 output"),
+    ("deep-json", lambda card: None, "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "cause"), CARD_CASES, ids=[c[0] for c in CARD_CASES])
+def test_07_bad_card(case: str, edit, cause: str, tmp_path: Path) -> None:
+    from jetml.taggers.breg import BRegressionTagger
+
+    folder = _shipped_copy(tmp_path, "breg")
+    card = folder / "breg.card.json"
+    if case == "binary":
+        card.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x00")
+    elif case == "deep-json":
+        card.write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        _edit_json(card, edit)
+    with pytest.raises(ConfigError) as error:
+        BRegressionTagger(folder=folder)
+    assert cause in str(error.value) and str(card) in str(error.value)
 
 
 # ------------------------------------------------------------------ 8. file names and URLs
