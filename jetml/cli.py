@@ -1,15 +1,19 @@
 """The ``jetml`` command line: one subcommand per module in :mod:`jetml.commands`.
 
 User errors (:class:`jetml.errors.JetmlError`) are printed as one line on stderr with exit code 2;
-``--debug`` re-raises them with the full traceback.
+``--debug`` re-raises them with the full traceback. SIGINT and SIGTERM unwind the command like
+an exception, so every ``with`` block cleans up (temporary files removed, worker processes and
+clusters stopped), then print one line and exit 130 / 143.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from jetml import __version__
 from jetml.errors import JetmlError
@@ -26,6 +30,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jetml.commands.train",
     "jetml.commands.validate",
 )
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM (a BaseException: ``except Exception`` lets it by)."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,13 +60,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code (0 ok, 2 bad input, 1 check failed)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"jetml {args.command}: interrupted (SIGINT); cleaned up", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Terminated:
+        print(f"jetml {args.command}: terminated (SIGTERM); cleaned up", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except JetmlError as error:
         if args.debug:
             raise
         print(f"jetml {args.command}: error: {error}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from jetml.nanoaod import EVENTS_TREE, load_events, open_events_tree, schema_for
+from jetml.nanoaod import (
+    EVENTS_TREE,
+    events_format,
+    events_from_tree,
+    missing_event_ids,
+    open_events_tree,
+    schema_for,
+)
 
 
 @dataclass(frozen=True)
@@ -61,14 +68,17 @@ class FileSummary:
     path: str
     schema: str
     events: int
+    format: str = "TTree"  # how the file stores Events: TTree or RNTuple
+    missing_event_ids: tuple[str, ...] = ()  # read anyway: tagging needs no event IDs
     collections: dict[str, float] = field(default_factory=dict)  # name → mean per event
     groups: list[GroupAvailability] = field(default_factory=list)
 
 
 def summarize(path: str | os.PathLike[str]) -> FileSummary:
-    """Open ``path`` with coffea NanoEvents and summarise its collections and tagger inputs."""
+    """Open ``path`` (file or URL, TTree or RNTuple) with coffea NanoEvents and summarise its
+    collections and tagger inputs."""
     tree = open_events_tree(path)
-    events = load_events(path)
+    events = events_from_tree(tree)
     branches = set(tree.keys())
     n_events = len(events)
     collections = {
@@ -81,6 +91,8 @@ def summarize(path: str | os.PathLike[str]) -> FileSummary:
         path=os.fspath(path),
         schema=schema_for(tree).__name__,
         events=n_events,
+        format=events_format(tree),
+        missing_event_ids=missing_event_ids(tree),
         collections=collections,
         groups=groups,
     )
@@ -106,7 +118,11 @@ def _mean(counts: ak.Array, n_events: int) -> float:
 
 def render(summary: FileSummary, console: Console) -> None:
     """Print one file's summary as two rich tables."""
-    title = f"{summary.path} — {summary.events} events in '{EVENTS_TREE}' ({summary.schema})"
+    title = (
+        f"{summary.path} — {summary.events} events in '{EVENTS_TREE}' "
+        f"({summary.format}, {summary.schema})"
+    )
+
     collections = Table(title=title, title_justify="left")
     collections.add_column("collection")
     collections.add_column("mean per event", justify="right")

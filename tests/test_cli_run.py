@@ -73,7 +73,7 @@ def test_tagger_resolution() -> None:
         resolve_taggers("no_such_module:factory")
     with pytest.raises(ConfigError, match="has no 'absent'"):
         resolve_taggers("processor_taggers:absent")
-    with pytest.raises(ConfigError, match="did not give a Tagger"):
+    with pytest.raises(ConfigError, match="refused without calling it"):
         resolve_taggers("processor_taggers:models_dir")
 
 
@@ -89,4 +89,4 @@ def test_executor_errors(cms_nano: Path, tmp_path: Path, capsys: pytest.CaptureF
         pass
     argv = ["run", str(cms_nano / "pfnano.root"), "--taggers", TAGGERS_SPEC]
     assert main([*argv, "--chunksize", "0", "--out", str(tmp_path)]) == 2
-    assert "chunk size must be at least 1" in capsys.readouterr().err
+    assert "--chunksize must be at least 1" in capsys.readouterr().err

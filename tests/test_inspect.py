@@ -124,7 +124,7 @@ def text_file(tmp_path: Path) -> Path:
         ("text_file", "not a ROOT file"),
         ("truncated_half", "truncated ROOT file"),
         ("truncated_end", "truncated ROOT file"),
-        ("no_events_file", "no 'Events' TTree (contents: Runs [TTree])"),
+        ("no_events_file", "no 'Events' TTree or RNTuple (contents: Runs [TTree])"),
     ],
 )
 def test_bad_input_one_line_exit_2(

@@ -13,6 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from jetml.errors import ConfigError, ModelIntegrityError
+from jetml.inference.card import load_card
 from jetml.nanoaod import load_events
 from jetml.taggers.breg import BRegressionTagger
 from jetml.taggers.deepak8 import DISCRIMINANTS, DeepAK8Tagger
@@ -184,6 +185,9 @@ def test_deepak8_config_reading_unknown_variables_is_refused(tmp_path: Path) -> 
     config = json.loads((folder / "preprocess.json").read_text())
     config["new_variables"]["pfcand_ptrel_log"] = "pfcand_pt_log_nopuppi - jet_foo"
     (folder / "preprocess.json").write_text(json.dumps(config))
+    card = load_card(folder / "deepak8.card.json")
+    card.pin_files()  # as its author would: the card pins the edited config (else: sha mismatch)
+    card.save(folder / "deepak8.card.json")
     with pytest.raises(ConfigError, match=r"deepak8: preprocess.json reads \['jet_foo'\]"):
         DeepAK8Tagger("deepak8", folder)
 

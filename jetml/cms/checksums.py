@@ -6,6 +6,11 @@ crosscheck --models`` read); a file that differs is refused before use.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from jetml.errors import ModelIntegrityError
+from jetml.inference.integrity import file_sha256
+
 OFFICIAL_SHA256: dict[str, str] = {
     "deepak8_v02/full.onnx": "444e90237f2755e9c22e5011449cf6451f568d1efe49a03032cf8d3d0af18f8c",
     "deepak8_v02/decorrelated.onnx": (
@@ -29,3 +34,19 @@ OFFICIAL_SHA256: dict[str, str] = {
     ),
 }
 """Official file (relative to a CMS models folder) -> sha256."""
+
+
+def verify_official(models_dir: Path) -> None:
+    """ModelIntegrityError naming the first official file under ``models_dir`` whose sha256
+    differs from :data:`OFFICIAL_SHA256` (files not present are left to the code that needs
+    them)."""
+    for name, expected in OFFICIAL_SHA256.items():
+        path = models_dir / name
+        if not path.is_file():
+            continue
+        actual = file_sha256(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"{path}: sha256 mismatch (expected {expected}, file has {actual}); not the "
+                f"official {name}"
+            )

@@ -21,7 +21,7 @@ import numpy as np
 
 from jetml.errors import InputFileError
 from jetml.features.cms_pfnano import NO_TRACK_NORMCHI2, cms_jet_variables
-from jetml.nanoaod import events_from_tree, open_events_tree
+from jetml.nanoaod import events_from_tree, open_events_tree, read_branches
 from jetml.taggers.particlenet import particlenet_taggers
 
 TOLERANCE = 0.01
@@ -128,6 +128,7 @@ def crosscheck(
     for start in range(0, max(n_events, 1), CHUNK_EVENTS):
         stop = min(start + CHUNK_EVENTS, n_events)
         events = events_from_tree(tree, entry_start=start, entry_stop=stop, branches=read)
+        read_branches(events, read)  # a damaged basket: one line naming file, entries, branch
         jets = events.FatJet
         mask = jets.pt > min_pt
         max_pf = taggers[0].config.inputs[taggers[0].config.input_names[0]].max_length

@@ -35,13 +35,13 @@ import awkward as ak
 import numpy as np
 import onnxruntime as ort
 
-from jetml.cms.checksums import OFFICIAL_SHA256
+from jetml.cms.checksums import OFFICIAL_SHA256, verify_official
 from jetml.features import build_group, load_data_config
-from jetml.features.cms_pfnano import cms_jet_variables
+from jetml.features.cms_pfnano import cms_jet_variables, required_branches
 from jetml.inference import OnnxModel
 from jetml.inference.bucketing import jet_lengths, length_buckets, run_bucketed
 from jetml.inference.repair import load_repaired, repair_model
-from jetml.nanoaod import load_events
+from jetml.nanoaod import load_events, read_branches
 from jetml.taggers.particlenet import PARTICLENET_BATCH_SIZE
 from jetml.timing import round_times
 
@@ -106,6 +106,8 @@ def read_sample(nano_file: Path, models_dir: Path) -> PFNanoSample:
     """Jet multiplicities and the ParticleNet inputs of every AK8 jet of ``nano_file``."""
     events = load_events(nano_file)
     config = load_data_config(models_dir / "particlenet_ak8_v01" / "preprocess.json")
+    # read now: a damaged basket is one line naming file, entries and branch
+    read_branches(events, ["FatJet_pt", "Jet_pt", *required_branches(config.var_names)])
     variables = cms_jet_variables(events, config.var_names, events.FatJet.pt > 0)
     return PFNanoSample(
         ak8_per_event=float(np.mean(ak.num(events.FatJet.pt))),
@@ -473,6 +475,7 @@ def timing_report(
     import platform
     import tempfile
 
+    verify_official(Path(models_dir))  # a swapped or damaged model: one line, before timing
     sample = read_sample(Path(nano_file), Path(models_dir))
     with tempfile.TemporaryDirectory(prefix="jetml-bench-") as tmp:
         cache = Path(tmp)

@@ -35,11 +35,15 @@ def run(args: argparse.Namespace) -> int:
     """Measure and print the tables."""
     from jetml.cms.timing import timing_report
     from jetml.errors import ConfigError
+    from jetml.outputs import check_output_path, write_text_atomically
 
     if args.jets < 1 or args.repeats < 1:
         raise ConfigError("bench: --jets and --repeats must be >= 1")
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        check_output_path(output, overwrite=True)  # before minutes of benchmarking
     report = timing_report(args.models, args.file, n_jets=args.jets, repeats=args.repeats)
     print(report)
-    if args.output:
-        Path(args.output).write_text(report + "\n")
+    if output is not None:
+        write_text_atomically(output, report + "\n")
     return 0

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the official ParticleNet-AK8 V01 and MD-2prong V01 models through "
         "jetml's features and inference on every AK8 jet above 200 GeV, compare with the "
         "FatJet_particleNet_*/particleNetMD_* branches CMSSW stored, and exit 1 unless every "
-        "score has >= 90%% of jets within 0.01 and none beyond 0.05.",
+        "score has >= 90% of jets within 0.01 and none beyond 0.05.",
     )
     parser.add_argument(
         "file", metavar="FILE", help="PFNano ROOT file with stored ParticleNet scores"

@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from jetml.processor.demo import DEMO_CHUNKSIZE, DEMO_EVENTS, run_demo
-    from jetml.processor.report import timing_markdown, write_outputs
+    from jetml.processor.report import check_output_dir, timing_markdown, write_outputs
     from jetml.taggers.registry import resolve_taggers
 
     started = time.perf_counter()
+    check_output_dir(args.out)  # before generating samples and running
     taggers = resolve_taggers(args.taggers)
     demo = run_demo(
         taggers,

@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--out", "-o", type=Path, required=True, help="output ROOT file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--format",
+        choices=("ttree", "rntuple"),
+        default="ttree",
+        help="store Events and Runs as TTrees (default, NanoAOD today) or RNTuples",
+    )
     parser.add_argument("--no-mpi", action="store_true", help="switch multiparton interactions off")
     parser.add_argument(
         "--pthat-min",
@@ -53,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
+    from jetml.outputs import check_output_path
     from jetml.samples.minbias import ensure_library, library_path, load_library
     from jetml.samples.production import GenerationRequest, check_jobs, produce
-    from jetml.samples.writer import check_output_path
 
     request = GenerationRequest(
         args.preset,
@@ -94,7 +100,12 @@ def run(args: argparse.Namespace) -> int:
                 progress.update(task, rate=f"{done / elapsed:.1f} events/s")
 
         path = produce(
-            request, args.out, jobs=args.jobs, overwrite=args.overwrite, on_progress=advance
+            request,
+            args.out,
+            jobs=args.jobs,
+            overwrite=args.overwrite,
+            on_progress=advance,
+            file_format=args.format,
         )
     print(path)
     return 0

@@ -21,8 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="ROOT files, globs, coffea fileset JSON, or sample preset names (qcd, ttbar_had, "
-        "...: generated into the sample cache on first use)",
+        help="ROOT files (Events as TTree or RNTuple), root:// or http(s):// URLs, globs, "
+        "coffea fileset JSON, or sample preset names (qcd, ttbar_had, ...: generated into the "
+        "sample cache on first use)",
     )
     parser.add_argument(
         "--events",
@@ -63,16 +64,29 @@ def run(args: argparse.Namespace) -> int:
     """Resolve inputs and taggers, run, write the outputs and print the timing table."""
     from rich.console import Console
 
-    from jetml.processor.chunks import PresetRequest, resolve_inputs
-    from jetml.processor.executors import default_workers
-    from jetml.processor.report import timing_markdown, write_outputs
+    from jetml.processor.chunks import PresetRequest, check_chunksize, resolve_inputs
+    from jetml.processor.executors import check_scheduler, check_workers, default_workers
+    from jetml.processor.report import (
+        check_output_dir,
+        nonfinite_warning,
+        timing_markdown,
+        write_outputs,
+    )
     from jetml.processor.runner import RunOptions, run_processor
     from jetml.taggers.registry import resolve_taggers
 
     console = Console(stderr=True)
+    # Everything that can be checked without reading data is checked before any work (a preset
+    # input may take minutes to generate).
+    check_output_dir(args.out)
+    check_chunksize(args.chunksize)
+    if args.workers is not None:
+        check_workers(args.workers)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+    taggers = resolve_taggers(args.taggers)
     presets = PresetRequest(args.events, args.seed, jobs=args.workers or default_workers())
     fileset = resolve_inputs(args.inputs, presets)
-    taggers = resolve_taggers(args.taggers)
     options = RunOptions(
         executor=args.executor,
         workers=args.workers,
@@ -82,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     result = run_processor(fileset, taggers, options)
+    nonfinite = nonfinite_warning(result)
+    if nonfinite:
+        nonfinite += f" (per chunk in {args.out / 'summary.json'})"
+    for line in [*result.input_warnings, *([nonfinite] if nonfinite else [])]:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     for tagger in taggers:
         entries = sorted(result.output["skipped_taggers"][tagger.name])
         if not entries:

@@ -30,6 +30,9 @@ PAD_MODES: tuple[str, ...] = ("constant", "wrap")
 
 #: Bounds weaver/CMSSW write for variables that are not standardised (no clipping in practice).
 NO_BOUND = 1e32
+#: Most candidates/slots one input group may pad to (CMS models use up to 100; a typo such as
+#: 10**7 would otherwise allocate tens of GiB per batch).
+MAX_GROUP_LENGTH = 4096
 
 # weaver's defaults for a ``vars`` entry [name, center, scale, min, max, pad_value]
 _WEAVER_DEFAULT_SCALE = 1.0
@@ -140,7 +143,12 @@ def load_data_config(path: str | Path) -> DataConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: data config file not found")
     suffix = path.suffix.lower()
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file (data configs are UTF-8)") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     if suffix in (".yaml", ".yml"):
         try:
             raw = yaml.safe_load(text)
@@ -152,6 +160,8 @@ def load_data_config(path: str | Path) -> DataConfig:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"{path}: JSON nested too deeply") from exc
         return parse_preprocess_json(raw, source=str(path))
     raise ConfigError(f"{path}: unknown data config format (expected .yaml, .yml or .json)")
 
@@ -337,6 +347,10 @@ def _group(
             f"{source}: input '{name}': need 0 < min_length <= max_length, "
             f"got {min_length}, {max_length}"
         )
+    if max_length > MAX_GROUP_LENGTH:
+        raise ConfigError(
+            f"{source}: input '{name}': length {max_length} exceeds {MAX_GROUP_LENGTH} slots"
+        )
     if len(set(var_names)) != len(var_names):
         raise ConfigError(f"{source}: input '{name}' lists a variable twice")
     for var, info in vars_.items():
@@ -365,15 +379,29 @@ def _str_list(value: Any, source: str, what: str) -> list[str]:
 
 
 def _int(value: Any, source: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
         raise ConfigError(f"{source}: '{what}' must be an integer, got {value!r}")
     return int(value)
 
 
 def _float(value: Any, source: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(f"{source}: '{what}' must be a number, got {value!r}")
-    return float(value)
+    """A finite number: NaN or ±inf (JSON ``Infinity``) would silently change every score."""
+    number = float(value) if isinstance(value, float) else math.inf
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1023:
+        number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"{source}: '{what}' must be a finite number, got {_short(value)}")
+    return number
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}..."
 
 
 def _first_line(exc: Exception) -> str:

@@ -19,8 +19,9 @@ seven model inputs from events with both files; the training pipeline and the ta
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -397,8 +398,15 @@ class GridConfig:
                 )
                 for n, v in raw["inputs"].items()
             }
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
             raise ConfigError(f"{path}: not a readable DeepTau grid config ({error!r})") from error
+        for name, per_feature in stats.items():
+            for feature, stat in zip(features[name], per_feature, strict=True):
+                if not all(math.isfinite(v) for v in astuple(stat)):
+                    raise ConfigError(
+                        f"{path}: {name}.{feature} has a non-finite statistic {stat}; "
+                        "it would change every score silently"
+                    )
         expected = {f"{g}_{b}": BLOCK_FEATURES[b] for g in GRIDS for b in BLOCKS}
         if grids != GRIDS or features != expected:
             raise ConfigError(

@@ -6,12 +6,17 @@ parses each expression with :mod:`ast` and walks the tree itself, allowing only 
 comparisons, boolean/bitwise operators, conditional expressions, literals, variable names and
 calls of a fixed list of numpy/awkward functions. Anything else (imports, attribute access
 outside the list, dunder names, lambdas, comprehensions, ...) raises :class:`ConfigError`.
+
+A config must not be able to hang or exhaust the process either: expressions are limited in
+length and nesting depth, string literals may only be function arguments (``"float32"``), and
+powers of Python numbers are bounded (``9**9**9**9`` is refused instead of computed for hours).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import math
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -63,6 +68,30 @@ ALLOWED_CONSTANTS: dict[str, float] = {
     **{f"numpy.{n}": v for n, v in _NUMPY_CONSTANTS.items()},
 }
 
+#: Longest expression accepted (weaver's are well under 200 characters).
+MAX_EXPRESSION_CHARS = 1000
+#: Deepest nesting of operators and calls accepted (keeps evaluation far from Python's stack limit).
+MAX_DEPTH = 64
+#: Largest integer power of Python numbers, in bits of the result.
+MAX_POWER_BITS = 1024
+
+
+def _bounded_pow(base: Any, exponent: Any) -> Any:
+    """``base ** exponent``, refusing integer results over MAX_POWER_BITS bits and float overflow.
+
+    Arrays follow numpy (overflow gives inf or wraps, at array speed); Python ints grow without
+    bound, so ``9**9**9**9`` would run for hours.
+    """
+    scalars = (int, float, np.integer, np.floating)
+    if isinstance(base, scalars) and isinstance(exponent, scalars):
+        if isinstance(base, (int, np.integer)) and isinstance(exponent, (int, np.integer)):
+            bits = max(int(abs(base)).bit_length(), 1) * abs(int(exponent))
+            if exponent > 0 and abs(base) > 1 and bits > MAX_POWER_BITS:
+                raise OverflowError(f"{base} ** {exponent} exceeds {MAX_POWER_BITS} bits")
+        return math.pow(base, exponent) if isinstance(base, float) else operator.pow(base, exponent)
+    return np.power(base, exponent)
+
+
 # numpy ufuncs rather than the ``operator`` functions: awkward arrays dispatch operators to
 # these same ufuncs, and numpy arrays then behave like them (``ndarray ** 2`` would otherwise
 # take numpy's ``square`` shortcut, which need not round like ``np.power``).
@@ -73,7 +102,7 @@ _BINARY_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: np.true_divide,
     ast.FloorDiv: np.floor_divide,
     ast.Mod: np.remainder,
-    ast.Pow: np.power,
+    ast.Pow: _bounded_pow,
     ast.BitAnd: np.bitwise_and,
     ast.BitOr: np.bitwise_or,
     ast.BitXor: np.bitwise_xor,
@@ -104,12 +133,46 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)
 def _parse(expr: str, where: str) -> ast.Expression:
+    if not isinstance(expr, str):
+        raise ConfigError(f"{where}: expression must be a string, got {type(expr).__name__}")
+    return _parse_string(expr, where)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_string(expr: str, where: str) -> ast.Expression:
+    """The checked AST of ``expr`` (cached: every chunk evaluates the same expressions)."""
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise ConfigError(
+            f"{where}: expression of {len(expr)} characters (at most {MAX_EXPRESSION_CHARS})"
+        )
     try:
-        return ast.parse(expr.strip(), mode="eval")
+        tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ConfigError(f"{where}: cannot parse expression {expr!r} ({exc.msg})") from exc
+        raise ConfigError(f"{where}: cannot parse expression {_short(expr)} ({exc.msg})") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise ConfigError(f"{where}: expression {_short(expr)} nested too deeply") from exc
+    depth = _depth(tree.body)
+    if depth > MAX_DEPTH:
+        raise ConfigError(
+            f"{where}: expression {_short(expr)} nested {depth} levels deep (at most {MAX_DEPTH})"
+        )
+    return tree
+
+
+def _short(expr: str, keep: int = 60) -> str:
+    """``expr`` quoted, cut to ``keep`` characters for one-line messages."""
+    return repr(expr) if len(expr) <= keep else repr(expr[:keep]) + f"... ({len(expr)} chars)"
+
+
+def _depth(root: ast.AST) -> int:
+    """Nesting depth of an AST, computed without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack += [(child, level + 1) for child in ast.iter_child_nodes(node)]
+    return deepest
 
 
 def check_expression(expr: str, *, where: str = "expression") -> set[str]:
@@ -121,14 +184,21 @@ def check_expression(expr: str, *, where: str = "expression") -> set[str]:
 
 
 def _reject(node: ast.AST, expr: str, where: str, why: str) -> ConfigError:
-    return ConfigError(f"{where}: unsafe or unsupported expression {expr!r}: {why}")
+    return ConfigError(f"{where}: unsafe or unsupported expression {_short(expr)}: {why}")
 
 
-def _check(node: ast.AST, expr: str, where: str, names: set[str]) -> None:
-    """Recursively verify that every node is allowed; collect variable names."""
+def _check(
+    node: ast.AST, expr: str, where: str, names: set[str], *, argument: bool = False
+) -> None:
+    """Recursively verify that every node is allowed; collect variable names.
+
+    ``argument``: the node is a function argument, the only place a string literal may be.
+    """
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, (int, float, bool, str)) or node.value is Ellipsis:
             raise _reject(node, expr, where, f"literal {node.value!r} not allowed")
+        if isinstance(node.value, str) and not argument:
+            raise _reject(node, expr, where, "string literals only as function arguments")
         return
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
@@ -145,6 +215,8 @@ def _check(node: ast.AST, expr: str, where: str, names: set[str]) -> None:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY_OPS:
         _check(node.left, expr, where, names)
         _check(node.right, expr, where, names)
+        if not any(isinstance(n, (ast.Name, ast.Call)) for n in ast.walk(node)):
+            _eval(node, {}, expr, where)  # constants only: bounded, refused now, not per chunk
         return
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY_OPS:
         _check(node.operand, expr, where, names)
@@ -158,8 +230,10 @@ def _check(node: ast.AST, expr: str, where: str, names: set[str]) -> None:
             _check(child, expr, where, names)
         return
     if isinstance(node, (ast.Tuple, ast.List)):
+        if not argument:  # [0] * 10**10 would allocate without bound
+            raise _reject(node, expr, where, "tuples and lists only as function arguments")
         for child in node.elts:
-            _check(child, expr, where, names)
+            _check(child, expr, where, names, argument=True)
         return
     if isinstance(node, ast.Call):
         dotted = _dotted(node.func)
@@ -168,11 +242,11 @@ def _check(node: ast.AST, expr: str, where: str, names: set[str]) -> None:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise _reject(node, expr, where, "star-arguments not allowed")
-            _check(arg, expr, where, names)
+            _check(arg, expr, where, names, argument=True)
         for kw in node.keywords:
             if kw.arg is None or kw.arg.startswith("_"):
                 raise _reject(node, expr, where, "keyword unpacking not allowed")
-            _check(kw.value, expr, where, names)
+            _check(kw.value, expr, where, names, argument=True)
         return
     raise _reject(node, expr, where, f"{type(node).__name__} not allowed")
 
@@ -203,7 +277,15 @@ def evaluate_expression(
 
 
 def _eval(node: ast.AST, variables: Mapping[str, Any], expr: str, where: str) -> Any:
-    """Evaluate an AST that :func:`_check` accepted."""
+    """Evaluate an AST that :func:`_check` accepted; arithmetic failures become ConfigError."""
+    try:
+        return _eval_node(node, variables, expr, where)
+    except (ArithmeticError, MemoryError, RecursionError) as exc:
+        raise ConfigError(f"{where}: evaluating {_short(expr)} failed ({exc})") from exc
+
+
+def _eval_node(node: ast.AST, variables: Mapping[str, Any], expr: str, where: str) -> Any:
+    """Evaluate one node (recursively)."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
@@ -213,34 +295,34 @@ def _eval(node: ast.AST, variables: Mapping[str, Any], expr: str, where: str) ->
     if isinstance(node, ast.Attribute):
         return ALLOWED_CONSTANTS[_dotted(node)]  # type: ignore[index]
     if isinstance(node, ast.BinOp):
-        left = _eval(node.left, variables, expr, where)
-        return _BINARY_OPS[type(node.op)](left, _eval(node.right, variables, expr, where))
+        left = _eval_node(node.left, variables, expr, where)
+        return _BINARY_OPS[type(node.op)](left, _eval_node(node.right, variables, expr, where))
     if isinstance(node, ast.UnaryOp):
-        return _UNARY_OPS[type(node.op)](_eval(node.operand, variables, expr, where))
+        return _UNARY_OPS[type(node.op)](_eval_node(node.operand, variables, expr, where))
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, variables, expr, where)
+        left = _eval_node(node.left, variables, expr, where)
         result: Any = None
         for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, variables, expr, where)
+            right = _eval_node(comparator, variables, expr, where)
             step = _COMPARE_OPS[type(op)](left, right)
             result = step if result is None else result & step
             left = right
         return result
     if isinstance(node, ast.IfExp):
-        test = _eval(node.test, variables, expr, where)
+        test = _eval_node(node.test, variables, expr, where)
         if isinstance(test, (bool, np.bool_)):
             branch = node.body if test else node.orelse
-            return _eval(branch, variables, expr, where)
-        body = _eval(node.body, variables, expr, where)
-        return ak.where(test, body, _eval(node.orelse, variables, expr, where))
+            return _eval_node(branch, variables, expr, where)
+        body = _eval_node(node.body, variables, expr, where)
+        return ak.where(test, body, _eval_node(node.orelse, variables, expr, where))
     if isinstance(node, ast.Tuple):
-        return tuple(_eval(e, variables, expr, where) for e in node.elts)
+        return tuple(_eval_node(e, variables, expr, where) for e in node.elts)
     if isinstance(node, ast.List):
-        return [_eval(e, variables, expr, where) for e in node.elts]
+        return [_eval_node(e, variables, expr, where) for e in node.elts]
     if isinstance(node, ast.Call):
         func = ALLOWED_FUNCTIONS[_dotted(node.func)]  # type: ignore[index]
-        args = [_eval(a, variables, expr, where) for a in node.args]
-        kwargs = {kw.arg: _eval(kw.value, variables, expr, where) for kw in node.keywords}
+        args = [_eval_node(a, variables, expr, where) for a in node.args]
+        kwargs = {kw.arg: _eval_node(kw.value, variables, expr, where) for kw in node.keywords}
         try:
             return func(*args, **kwargs)
         except (TypeError, ValueError) as exc:

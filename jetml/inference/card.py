@@ -7,7 +7,10 @@ records besides (architecture and its configuration, torch weights and their sha
 command, seeds, training history, parity, metrics, versions). Training writes it
 (:func:`jetml.nn.package.write_model`), taggers, ``jetml validate`` and the engine read it with
 :func:`load_card`. :class:`~jetml.inference.OnnxModel` verifies the sha256 whenever a card is
-present, so a tampered or swapped model file never runs.
+present, so a tampered or swapped model file never runs. The card pins every other file the
+model reads too (``file_sha256``: the data config and the grid config): :meth:`ModelCard.file`
+refuses one that is unpinned or differs, since an edited ``preprocess.json`` changes every score
+as surely as an edited ONNX file.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from jetml.errors import ConfigError
+from jetml.errors import ConfigError, ModelIntegrityError
 from jetml.features.config import DataConfig, load_data_config
 from jetml.inference.integrity import file_sha256
 
 CARD_SUFFIX = ".card.json"
+#: Card fields naming files the deployed model reads; each is pinned in ``file_sha256``.
+PINNED_FILES = ("data_config", "grid_config")
 
 
 @dataclass
@@ -41,6 +46,8 @@ class ModelCard:
     data_config: str | None = None
     grid_config: str | None = None
     """Grid standardisation file (``grids.json``, DeepTau), relative to the card."""
+    file_sha256: dict[str, str] | None = None
+    """sha256 of each file of :data:`PINNED_FILES` the card names, by that name."""
     output_labels: list[str] = field(default_factory=list)
     training_samples: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -87,16 +94,49 @@ class ModelCard:
 
     def file(self, key: str) -> Path:
         """The file a field names (``data_config``, ``grid_config``, ``torch_weights``), resolved
-        against the card's folder."""
+        against the card's folder; for :data:`PINNED_FILES`, checked against its pinned sha256
+        (ModelIntegrityError when unpinned or different)."""
         if self.path is None:
             raise ConfigError(f"model card {self.name!r} has no location to resolve {key} from")
-        return self.path.parent / str(self.require(key))
+        name = str(self.require(key))
+        path = self.path.parent / name
+        if key in PINNED_FILES:
+            expected = (self.file_sha256 or {}).get(name)
+            if expected is None:
+                raise ModelIntegrityError(
+                    f"{self.path}: card pins no sha256 for its {key} {name}; refusing a file the "
+                    "card does not fix (re-write the card with jetml train)"
+                )
+            actual = _sha256_of(path)
+            if actual != expected.lower():
+                raise ModelIntegrityError(
+                    f"{path}: sha256 mismatch (card {self.path.name} pins {expected}, file has "
+                    f"{actual}); refusing a {key} that differs from the recorded one"
+                )
+        return path
+
+    def pin_files(self) -> None:
+        """Record the sha256 of every :data:`PINNED_FILES` file the card names (at save time)."""
+        if self.path is None:
+            raise ConfigError(f"model card {self.name!r} has no location to pin files from")
+        names = [getattr(self, key) for key in PINNED_FILES if getattr(self, key) is not None]
+        pins = {name: _sha256_of(self.path.parent / name) for name in names}
+        self.file_sha256 = pins or None
 
     def load_data_config(self) -> DataConfig:
-        """Load the data config the card names (relative to the card's folder)."""
+        """Load the data config the card names (relative to the card's folder), once its sha256
+        matches the card's."""
         if self.data_config is None or self.path is None:
             raise ConfigError(f"{self.path}: model card names no data config")
-        return load_data_config(self.path.parent / self.data_config)
+        return load_data_config(self.file("data_config"))
+
+
+def _sha256_of(path: Path) -> str:
+    """sha256 of a file the card names; a missing or unreadable file is a ModelIntegrityError."""
+    try:
+        return file_sha256(path)
+    except OSError as error:
+        raise ModelIntegrityError(f"{path}: cannot be read ({error.strerror})") from error
 
 
 def _json_safe(value: Any) -> Any:
@@ -119,21 +159,53 @@ def card_path_for(model_path: str | Path) -> Path:
 
 
 def load_card(path: str | Path) -> ModelCard:
-    """Read a model card JSON file."""
+    """Read a model card JSON file; every field must have its type (ConfigError otherwise)."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: model card not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: model card is a folder") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: model card is not a text file (cards are UTF-8 JSON)") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: model card is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: model card JSON nested too deeply") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: model card cannot be read ({exc.strerror})") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: model card must be a JSON object")
     missing = [k for k in ("name", "version", "sha256") if not isinstance(raw.get(k), str)]
     if missing:
         raise ConfigError(f"{path}: model card lacks string field(s) {missing}")
     known = {f.name: raw[f.name] for f in fields(ModelCard) if f.name in raw and f.name != "path"}
+    for f in fields(ModelCard):
+        if f.name in known and known[f.name] is not None and not _has_type(known[f.name], f.type):
+            shown = repr(known[f.name])
+            shown = shown if len(shown) <= 40 else f"{shown[:40]}..."
+            raise ConfigError(f"{path}: card field '{f.name}' must be {f.type}, got {shown}")
     return ModelCard(**known, path=path)
+
+
+def _has_type(value: Any, annotation: str) -> bool:
+    """Whether a JSON value fits a ModelCard field annotation (``str | None``, ``list[str]``,
+    ``dict[str, Any] | None``, ``list[dict[str, Any]] | None``, ``bool | None``, ...)."""
+    kind = str(annotation).split(" | ")[0]
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind.startswith("list[dict"):
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if kind == "dict[str, str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind.startswith("dict"):
+        return isinstance(value, dict)
+    return True
 
 
 def write_card(
@@ -156,6 +228,9 @@ def write_card(
         output_labels=list(output_labels or []),
         training_samples=list(training_samples or []),
         metrics=dict(metrics or {}),
+        path=card_path_for(model_path),
     )
+    if data_config is not None:
+        card.pin_files()
     card.save(card_path_for(model_path))
     return card

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
@@ -122,6 +123,22 @@ def _resolve_providers(providers: Sequence[str] | None, label: str) -> tuple[str
     return resolved
 
 
+def _declared_outputs(model: onnx.ModelProto) -> dict[str, int | None]:
+    """Output name -> size of its last axis as the graph declares it (None: dynamic or scalar).
+
+    Read from the file, so a card naming an output the model lacks, or fewer labels than the
+    output has columns, is refused without building a session.
+    """
+    declared: dict[str, int | None] = {}
+    for output in model.graph.output:
+        dims = output.type.tensor_type.shape.dim
+        last = dims[-1] if len(dims) else None
+        declared[output.name] = (
+            int(last.dim_value) if last is not None and last.HasField("dim_value") else None
+        )
+    return declared
+
+
 class OnnxModel:
     """An ONNX model whose session is created lazily and shared process-wide."""
 
@@ -170,8 +187,10 @@ class OnnxModel:
                 )
             expected = card.sha256.lower()
         data, digest = read_model_bytes(self.path, expected)
-        external_data_files(parse_model(data, self.path), self.path)
+        graph = parse_model(data, self.path)
+        external_data_files(graph, self.path)
         self.sha256 = digest
+        self.declared_outputs = _declared_outputs(graph)
 
     # -- pickling: path, sha256 and options only; the session stays in its process ------------
     def __getstate__(self) -> dict[str, Any]:
@@ -185,6 +204,7 @@ class OnnxModel:
             "inter_op_threads": self.inter_op_threads,
             "execution_mode": self.execution_mode,
             "optimization_level": self.optimization_level,
+            "declared_outputs": self.declared_outputs,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -10,10 +10,10 @@ Layout (``<name>`` is the model name)::
                          (:class:`jetml.features.deeptau.GridConfig`), named by the card's
                          ``grid_config``
 
-The card (:class:`jetml.inference.card.ModelCard`) records name, version, sha256 of the ONNX file
-and of the weights, the data config, output labels, training samples (preset, events, seed), the
-command, the seeds, the architecture and its configuration, whether the weights are trained, the
-parity result and the metrics.
+The card (:class:`jetml.inference.card.ModelCard`) records name, version, sha256 of the ONNX file,
+of the weights and of preprocess.json / grids.json, the data config, output labels, training
+samples (preset, events, seed), the command, the seeds, the architecture and its configuration,
+whether the weights are trained, the parity result and the metrics.
 Writing refuses a model whose ONNX export fails the parity check.
 """
 
@@ -116,7 +116,9 @@ def write_model(
         jetml_version=__version__,
         torch_version=torch.__version__,
         notes=notes,
+        path=folder / f"{name}{CARD_SUFFIX}",
     )
+    card.pin_files()  # preprocess.json (and grids.json) are as much the model as the ONNX file
     card_path = card.save(folder / f"{name}{CARD_SUFFIX}")
     return card_path
 

@@ -1,6 +1,7 @@
 """Inputs → datasets → chunks, and the per-chunk task every executor runs.
 
-Inputs are ROOT files, globs, coffea fileset JSON files (``{dataset: [files]}`` or
+Inputs are ROOT files (``Events`` as TTree or RNTuple), fsspec URLs (``root://``,
+``http(s)://``: kept exactly as given), globs, coffea fileset JSON files (``{dataset: [files]}`` or
 ``{dataset: {"files": {file: "Events"}}}``), or names of jetml's sample presets (``qcd``,
 ``ttbar_had``, ...), whose files are generated into the sample cache on first use
 (:func:`jetml.samples.get`, with the events and seed of :class:`PresetRequest`). Each file is
@@ -18,14 +19,19 @@ import json
 import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import uproot
-
 from jetml.errors import InputFileError, JetmlError
-from jetml.nanoaod import EVENTS_TREE, events_from_tree, open_events_tree
+from jetml.nanoaod import (
+    EVENTS_TREE,
+    EventsSource,
+    events_from_tree,
+    is_url,
+    missing_event_ids,
+    open_events_tree,
+)
 from jetml.processor.processor import TaggerProcessor
 
 Fileset = dict[str, list[str]]
@@ -93,23 +99,25 @@ def resolve_inputs(inputs: Sequence[str], presets: PresetRequest | None = None) 
         fileset[name] = files
 
     for item in inputs:
-        if item.endswith(".json"):
+        if is_url(item):
+            add(PurePosixPath(item.partition("://")[2]).stem or "remote", [item])
+        elif item.endswith(".json"):
             for dataset, files in _read_fileset_json(Path(item)).items():
                 add(dataset, files)
+        elif Path(item).exists():  # before globbing: a file may be named run[1].root
+            add(Path(item).stem, [item])
         elif GLOB_CHARACTERS & set(item):
             matches = sorted(glob.glob(item))
             if not matches:
                 raise InputFileError(f"{item}: no file matches this pattern")
             for match in matches:
                 add(Path(match).stem, [match])
-        elif not Path(item).exists() and item in _preset_names():
+        elif item in _preset_names():
             add(item, [str(_preset_file(item, presets))])
         else:
-            if not Path(item).exists():
-                raise InputFileError(
-                    f"{item}: no such file (nor a sample preset: {', '.join(_preset_names())})"
-                )
-            add(Path(item).stem, [item])
+            raise InputFileError(
+                f"{item}: no such file (nor a sample preset: {', '.join(_preset_names())})"
+            )
     if not fileset:
         raise InputFileError("no input files given")
     return fileset
@@ -134,13 +142,21 @@ def _preset_file(preset: str, request: PresetRequest) -> Path:
 def _read_fileset_json(path: Path) -> Fileset:
     """A coffea fileset JSON: values are a file list or ``{"files": list | {file: tree}}``."""
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise InputFileError(f"{path}: no such fileset file") from error
+    except IsADirectoryError as error:
+        raise InputFileError(f"{path}: is a folder, not a fileset JSON file") from error
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot be read ({error.strerror})") from error
+    except UnicodeDecodeError as error:
+        raise InputFileError(f"{path}: not a text file (fileset JSON must be UTF-8)") from error
     except json.JSONDecodeError as error:
         raise InputFileError(
             f"{path}: not valid JSON ({error.msg} at line {error.lineno})"
         ) from error
+    except RecursionError as error:
+        raise InputFileError(f"{path}: JSON nested too deeply for a fileset") from error
     if not isinstance(raw, dict) or not raw:
         raise InputFileError(f"{path}: a fileset must map dataset names to files")
     fileset: Fileset = {}
@@ -163,32 +179,57 @@ def _read_fileset_json(path: Path) -> Fileset:
     return fileset
 
 
+@dataclass
+class ChunkPlan:
+    """The chunks of a fileset, the files that could not be opened, and warnings to print once."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    bad_files: list[BadFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 def plan_chunks(
     fileset: Mapping[str, Iterable[str]], chunksize: int, *, skip_bad_files: bool
-) -> tuple[list[Chunk], list[BadFile]]:
+) -> ChunkPlan:
     """Cut every file into chunks of at most ``chunksize`` entries.
 
     A file that cannot be opened raises its InputFileError, or with ``skip_bad_files`` is
-    returned in the second list. Files with zero entries give no chunk.
+    listed in ``bad_files``. Files with zero entries give no chunk. Files without event-ID
+    branches are read (tagging does not need them) and named in one warning.
     """
-    if chunksize < 1:
-        raise InputFileError(f"chunk size must be at least 1, got {chunksize}")
-    chunks: list[Chunk] = []
-    bad: list[BadFile] = []
+    check_chunksize(chunksize)
+    plan = ChunkPlan()
+    without_ids: dict[str, tuple[str, ...]] = {}
     for dataset, files in fileset.items():
         for path in files:
             try:
-                entries = open_events_tree(path).num_entries
+                tree = open_events_tree(path)
+                entries = tree.num_entries
             except InputFileError as error:
                 if not skip_bad_files:
                     raise
-                bad.append(BadFile(dataset, str(path), str(error)))
+                plan.bad_files.append(BadFile(dataset, str(path), str(error)))
                 continue
-            chunks += [
+            if missing := missing_event_ids(tree):
+                without_ids[str(path)] = missing
+            plan.chunks += [
                 Chunk(dataset, str(path), start, min(start + chunksize, entries))
                 for start in range(0, entries, chunksize)
             ]
-    return chunks, bad
+    if without_ids:
+        names = sorted({name for missing in without_ids.values() for name in missing})
+        files = ", ".join(sorted(without_ids))
+        plan.warnings.append(
+            f"{len(without_ids)} file(s) lack event-ID branches ({', '.join(names)}); read "
+            f"anyway, tagging jets does not need them: {files}"
+        )
+    return plan
+
+
+def check_chunksize(chunksize: int) -> None:
+    """InputFileError unless ``chunksize`` is a positive number of events."""
+    if chunksize < 1:
+        raise InputFileError(f"--chunksize must be at least 1 event, got {chunksize}")
 
 
 def run_chunk(chunk: Chunk, processor: TaggerProcessor) -> dict[str, Any]:
@@ -226,8 +267,11 @@ def run_chunk(chunk: Chunk, processor: TaggerProcessor) -> dict[str, Any]:
     return output
 
 
-def _events_tree(path: str) -> uproot.TTree:
-    """The validated ``Events`` tree of ``path``, kept open per process while it is unchanged."""
+def _events_tree(path: str) -> EventsSource:
+    """The validated ``Events`` of ``path``, kept open per process while it is unchanged
+    (URLs: while the process lives)."""
+    if is_url(path):
+        return _open_tree_cached(path, 0, 0)
     try:
         stat = os.stat(path)
     except OSError:
@@ -236,5 +280,5 @@ def _events_tree(path: str) -> uproot.TTree:
 
 
 @functools.lru_cache(maxsize=8)
-def _open_tree_cached(path: str, mtime_ns: int, size: int) -> uproot.TTree:
+def _open_tree_cached(path: str, mtime_ns: int, size: int) -> EventsSource:
     return open_events_tree(path)

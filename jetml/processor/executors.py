@@ -17,6 +17,8 @@ from coffea.processor.executor import ExecutorBase
 from jetml.errors import ExecutorError
 
 EXECUTORS: tuple[str, ...] = ("iterative", "futures", "dask")
+# Address schemes a Dask scheduler listens on.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 SCHEDULER_TIMEOUT_S = 20
 
 
@@ -42,9 +44,57 @@ def open_executor(
         raise ExecutorError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
     if scheduler is not None and kind != "dask":
         raise ExecutorError(f"--scheduler {scheduler} needs the dask executor, not {kind}")
+    if scheduler is not None:
+        check_scheduler(scheduler)
     n_workers = default_workers() if workers is None else workers
-    if n_workers < 1:
-        raise ExecutorError(f"the number of workers must be at least 1, got {n_workers}")
+    check_workers(n_workers)
+    with _progress_shown(progress):
+        yield from _executor(kind, n_workers, scheduler, progress)
+
+
+def check_scheduler(address: str) -> None:
+    """ExecutorError unless ``address`` looks like ``tcp://HOST:PORT`` (checked before any work)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as error:
+        raise ExecutorError(f"--scheduler {address!r}: not an address ({error})") from error
+    if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None:
+        raise ExecutorError(
+            f"--scheduler {address!r}: not a scheduler address; expected "
+            f"{'|'.join(SCHEDULER_SCHEMES)}://HOST:PORT"
+        )
+
+
+def check_workers(workers: int) -> None:
+    """ExecutorError unless ``workers`` is a positive number of processes."""
+    if workers < 1:
+        raise ExecutorError(f"--workers must be at least 1, got {workers}")
+
+
+@contextmanager
+def _progress_shown(progress: bool) -> Iterator[None]:
+    """Silence coffea's own progress bars when ``progress`` is off.
+
+    coffea's futures and Dask executors draw their rich bars whatever ``status`` says, and the
+    iterative one still starts a live display: all of them print through one console.
+    """
+    from coffea.util import coffea_console
+
+    quiet = coffea_console.quiet
+    coffea_console.quiet = quiet or not progress
+    try:
+        yield
+    finally:
+        coffea_console.quiet = quiet
+
+
+def _executor(
+    kind: str, n_workers: int, scheduler: str | None, progress: bool
+) -> Iterator[ExecutorBase]:
+    """The body of :func:`open_executor` once the arguments are checked."""
     if kind == "iterative":
         yield IterativeExecutor(status=progress)
     elif kind == "futures":
@@ -63,9 +113,10 @@ def _dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except OSError as error:
+        except Exception as error:  # OSError, TimeoutError, ValueError from distributed
+            first = (str(error).strip().splitlines() or [""])[0]
             raise ExecutorError(
-                f"cannot reach the Dask scheduler at {scheduler} ({error})"
+                f"cannot reach the Dask scheduler at {scheduler} ({type(error).__name__}: {first})"
             ) from error
         try:
             yield client

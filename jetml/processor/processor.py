@@ -20,8 +20,9 @@ import hist
 import numpy as np
 from coffea import processor
 
-from jetml.errors import ConfigError, InputFileError
+from jetml.errors import ConfigError
 from jetml.features.columns import shared_columns
+from jetml.nanoaod import read_branches
 from jetml.processor.metrics import inference_snapshot, sessions_since
 from jetml.taggers.base import UNLABELLED, Tagger, branch_available
 
@@ -100,6 +101,8 @@ class TaggerProcessor(processor.ProcessorABC):
             "skipped_taggers": {tagger.name: set() for tagger in self.taggers},
             "chunks": set(),
             "failed_chunks": set(),
+            # (tagger, file, entry_start, entry_stop, branch, values that are NaN or ±inf)
+            "nonfinite_inputs": set(),
         }
         for dataset in datasets:
             output["events"][dataset] = 0
@@ -172,8 +175,9 @@ class TaggerProcessor(processor.ProcessorABC):
                 report[tagger.name] = {"missing": missing}
                 continue
             started = time.perf_counter()
-            _read_branches(events, [*tagger.branches, *_processor_branches(tagger, events)])
+            read_branches(events, [*tagger.branches, *_processor_branches(tagger, events)])
             read_s = time.perf_counter() - started
+            nonfinite = count_nonfinite(events, tagger.branches)
             jets = events[tagger.collection]
             mask = tagger.select(jets)
             before = inference_snapshot()
@@ -199,6 +203,7 @@ class TaggerProcessor(processor.ProcessorABC):
                 "read_s": read_s,
                 "build_s": evaluate_s - ort_s,
                 "ort_s": ort_s,
+                "nonfinite": nonfinite,
             }
         return events, report
 
@@ -236,6 +241,13 @@ class TaggerProcessor(processor.ProcessorABC):
             timing["jets"] = n_jets
             timing["events"] = len(events)
             cutflow[f"{tagger.name}: jets evaluated"] = n_jets
+            where = (
+                filename,
+                metadata.get("entrystart", 0),
+                metadata.get("entrystop", len(events)),
+            )
+            for branch, count in entry["nonfinite"].items():
+                output["nonfinite_inputs"].add((tagger.name, *where, branch, count))
         output["sessions"] = sessions_since(sessions_before)
         output["chunk_seconds"] = time.perf_counter() - chunk_started
         output["chunk_cpu_seconds"] = time.process_time() - cpu_started
@@ -278,6 +290,26 @@ class TaggerProcessor(processor.ProcessorABC):
         return accumulator
 
 
+def count_nonfinite(events: ak.Array, branches: Iterable[str]) -> dict[str, int]:
+    """Per floating-point input branch held by ``events``: how many values are NaN or ±inf.
+
+    Such values change scores silently (a NaN jet fails every selection, an inf one is clipped),
+    so the processor counts them per tagger and chunk and ``jetml run`` warns once.
+    """
+    counts: dict[str, int] = {}
+    for branch in dict.fromkeys(branches):
+        if not branch_available(events, branch):
+            continue
+        collection, _, field = branch.partition("_")
+        array = events[branch] if branch in events.fields else events[collection][field]
+        values = ak.to_numpy(ak.flatten(array, axis=None))
+        if values.dtype.kind == "f":
+            bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+            if bad:
+                counts[branch] = bad
+    return counts
+
+
 def _flat(array: ak.Array) -> np.ndarray:
     return ak.to_numpy(ak.flatten(array, axis=None)).astype(np.float64)
 
@@ -302,25 +334,6 @@ def _candidate_processor_branches(tagger: Tagger) -> list[str]:
 def _processor_branches(tagger: Tagger, events: ak.Array) -> list[str]:
     """The processor's own branches for ``tagger`` that ``events`` hold."""
     return [b for b in _candidate_processor_branches(tagger) if branch_available(events, b)]
-
-
-def _read_branches(events: ak.Array, branches: Iterable[str]) -> None:
-    """Load ``branches`` from disk now (NanoEvents are lazy) so reading is timed on its own."""
-    for branch in dict.fromkeys(branches):
-        collection, _, field = branch.partition("_")
-        array = events[branch] if branch in events.fields else events[collection][field]
-        try:
-            ak.materialize(array)
-        except Exception as error:
-            metadata = getattr(events, "metadata", None) or {}
-            where = (
-                f"{metadata.get('filename', '?')} entries "
-                f"{metadata.get('entrystart', '?')}-{metadata.get('entrystop', '?')}"
-            )
-            first_line = (str(error).strip().splitlines() or [""])[0]
-            raise InputFileError(
-                f"{where}: cannot read branch {branch} ({type(error).__name__}: {first_line})"
-            ) from error
 
 
 def _matched_gen_pt(events: ak.Array, collection: str, mask: ak.Array) -> np.ndarray | None:

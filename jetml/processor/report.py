@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,9 +13,14 @@ from typing import Any
 import hist
 from coffea.util import save
 
+from jetml.errors import OutputFileError
 from jetml.processor.processor import TIMING_KEYS
 from jetml.processor.runner import RunResult
 from jetml.taggers.base import Tagger
+
+#: The files ``jetml run`` writes into its output folder, and the folder of figures.
+OUTPUT_FILES = ("hists.coffea", "summary.json", "timing.json", "timing.md")
+PLOTS_DIR = "plots"
 
 
 def sum_datasets(hists: Mapping[str, Mapping[str, hist.Hist]]) -> dict[str, hist.Hist]:
@@ -71,7 +79,37 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         "worker_processes": result.worker_processes,
         "sessions_created": result.sessions_created,
         "sessions_per_process": sessions_per_process(result),
+        "nonfinite_inputs": nonfinite_inputs(result),
     }
+
+
+def nonfinite_inputs(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Per tagger with NaN/±inf input values: the total, per branch, and per chunk."""
+    report: dict[str, dict[str, Any]] = {}
+    for tagger, path, start, stop, branch, count in sorted(result.output["nonfinite_inputs"]):
+        entry = report.setdefault(tagger, {"values": 0, "branches": {}, "chunks": {}})
+        entry["values"] += count
+        entry["branches"][branch] = entry["branches"].get(branch, 0) + count
+        entry["chunks"].setdefault(f"{path} entries {start}-{stop}", {})[branch] = count
+    return report
+
+
+def nonfinite_warning(result: RunResult) -> str | None:
+    """One line summarising :func:`nonfinite_inputs`, or None when every input was finite."""
+    report = nonfinite_inputs(result)
+    if not report:
+        return None
+    chunks = {chunk for entry in report.values() for chunk in entry["chunks"]}
+    parts = [
+        f"{tagger} {entry['values']} ("
+        + ", ".join(f"{branch} {n}" for branch, n in entry["branches"].items())
+        + ")"
+        for tagger, entry in report.items()
+    ]
+    return (
+        f"NaN/inf input values in {len(chunks)} chunk(s), scores of those jets are unreliable: "
+        + "; ".join(parts)
+    )
 
 
 def sessions_per_process(result: RunResult) -> dict[str, int]:
@@ -128,23 +166,84 @@ def timing_markdown(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_output_dir(out_dir: Path) -> None:
+    """OutputFileError, before any work, when ``out_dir`` cannot receive the run's outputs.
+
+    ``out_dir`` may exist (a folder) or be created under its nearest existing folder, which must
+    be writable; an existing output name of the wrong kind (a folder named ``summary.json``, a
+    file named ``plots``) is refused too, since replacing it would fail after the whole run.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFileError(f"{out_dir}: exists and is not a folder")
+    existing = next(p for p in (out_dir, *out_dir.parents) if p.exists() or p == Path("."))
+    if not existing.is_dir():
+        raise OutputFileError(f"{out_dir}: {existing} is not a folder")
+    try:  # a real write probe: os.access says yes to root even where writing fails
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise OutputFileError(
+            f"{out_dir}: folder {existing} is not writable ({error.strerror})"
+        ) from error
+    for name in OUTPUT_FILES:
+        if (out_dir / name).is_dir():
+            raise OutputFileError(f"{out_dir / name}: is a folder; jetml writes a file there")
+    plots = out_dir / PLOTS_DIR
+    if plots.exists() and not plots.is_dir():
+        raise OutputFileError(f"{plots}: is not a folder; jetml writes its figures there")
+
+
 def write_outputs(
     result: RunResult, taggers: Sequence[Tagger], out_dir: Path, *, plots: bool = True
 ) -> list[Path]:
     """Write hists.coffea, summary.json, timing.json, timing.md and (with ``plots``)
-    plots/*.png into out_dir; return the files written."""
+    plots/*.png into out_dir; return the files written.
+
+    Everything is written into a temporary folder inside ``out_dir`` first and moved into place
+    only once complete, so a failed write (full disk, ...) leaves ``out_dir`` as it was; a
+    previous run's ``plots/`` is replaced as a whole (no stale figures beside new ones).
+    """
+    check_output_dir(out_dir)
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".jetml-partial-", dir=out_dir))
+    except OSError as error:
+        raise OutputFileError(f"{out_dir}: cannot create ({error.strerror})") from error
+    try:
+        staged = _write_into(stage, result, taggers, plots=plots)
+        for name in OUTPUT_FILES:
+            os.replace(stage / name, out_dir / name)
+        if (out_dir / PLOTS_DIR).is_dir():
+            os.replace(out_dir / PLOTS_DIR, stage / "previous-plots")
+        if plots:
+            os.replace(stage / PLOTS_DIR, out_dir / PLOTS_DIR)
+    except OSError as error:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise OutputFileError(
+            f"{out_dir}: cannot write the outputs ({error.strerror or error}); left unchanged"
+        ) from error
+    shutil.rmtree(stage, ignore_errors=True)
+    return [out_dir / path.relative_to(stage) for path in staged]
+
+
+def _write_into(
+    folder: Path, result: RunResult, taggers: Sequence[Tagger], *, plots: bool
+) -> list[Path]:
+    """Write every output into ``folder``; return the paths written."""
     from jetml.processor.plots import write_plots
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    hists_path = out_dir / "hists.coffea"
+    hists_path = folder / "hists.coffea"
     save(result.output["hists"], hists_path)
-    summary_path = out_dir / "summary.json"
+    summary_path = folder / "summary.json"
     summary_path.write_text(json.dumps(run_summary(result), indent=2) + "\n")
-    timing_path = out_dir / "timing.json"
+    timing_path = folder / "timing.json"
     timing_path.write_text(json.dumps(timing_json(result), indent=2) + "\n")
-    markdown_path = out_dir / "timing.md"
+    markdown_path = folder / "timing.md"
     markdown_path.write_text(timing_markdown(result))
     written = [hists_path, summary_path, timing_path, markdown_path]
     if plots:
-        written += write_plots(result.output["hists"], taggers, out_dir / "plots")
+        written += write_plots(result.output["hists"], taggers, folder / PLOTS_DIR)
     return written

@@ -36,6 +36,7 @@ class RunResult:
     wall_seconds: float
     chunks: list[Chunk]
     bad_files: list[BadFile] = field(default_factory=list)
+    input_warnings: list[str] = field(default_factory=list)  # printed once per run
 
     @property
     def processed_events(self) -> int:
@@ -84,9 +85,7 @@ def run_processor(
     options = options or RunOptions()
     processor = taggers if isinstance(taggers, TaggerProcessor) else TaggerProcessor(taggers)
     started = time.perf_counter()
-    chunks, bad_files = plan_chunks(
-        fileset, options.chunksize, skip_bad_files=options.skip_bad_files
-    )
+    plan = plan_chunks(fileset, options.chunksize, skip_bad_files=options.skip_bad_files)
     accumulator = processor.empty_output(fileset)
     with open_executor(
         options.executor,
@@ -94,11 +93,18 @@ def run_processor(
         scheduler=options.scheduler,
         progress=options.progress,
     ) as executor:
-        merged = executor(chunks, partial(run_chunk, processor=processor), accumulator)
+        merged = executor(plan.chunks, partial(run_chunk, processor=processor), accumulator)
     # coffea executors return the accumulator alone when there is nothing to do.
     output = merged[0] if isinstance(merged, tuple) else merged
     output = processor.postprocess(output)
-    result = RunResult(output, options, time.perf_counter() - started, chunks, bad_files)
+    result = RunResult(
+        output,
+        options,
+        time.perf_counter() - started,
+        plan.chunks,
+        plan.bad_files,
+        plan.warnings,
+    )
     _check_accounting(result)
     return result
 

@@ -1,7 +1,9 @@
-"""Write PFNano-format ROOT files with uproot: ``Events`` and ``Runs`` TTrees.
+"""Write PFNano-format ROOT files with uproot: ``Events`` and ``Runs`` as TTrees or RNTuples.
 
 Collections become ``nX`` counters and ``X_field`` jagged branches (uproot's ``mktree``; its
-counters are int32 where CMS writes uint32, which readers treat alike). The file is written under a
+counters are int32 where CMS writes uint32, which readers treat alike). With ``file_format=
+"rntuple"`` the same names become RNTuple fields (uproot's ``mkrntuple``), which coffea's
+NanoEvents reads as the same collections. The file is written under a
 temporary name in the target folder and renamed only when complete, so an interrupted run never
 leaves a partial file at the requested path.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,7 @@ EVENTS_TREE = "Events"
 FLUSH_EVENTS = 2000
 RUNS_TREE = "Runs"
 METADATA_KEY = "jetml_generation"
+FILE_FORMATS = ("ttree", "rntuple")
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,15 @@ class RunSummary:
     filter_efficiency: float = 1.0
 
 
-def check_output_path(path: Path, *, overwrite: bool) -> None:
-    """Raise OutputFileError when ``path`` exists without ``overwrite`` or cannot be written."""
-    if path.exists() and not overwrite:
-        raise OutputFileError(f"{path}: output exists (use --overwrite to replace it)")
-    if path.exists() and path.is_dir():
-        raise OutputFileError(f"{path}: output path is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputFileError(f"{path}: folder {parent} does not exist")
-    try:  # a real write probe: os.access says yes to root even where writing fails
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as error:
-        raise OutputFileError(
-            f"{path}: folder {parent} is not writable ({error.strerror})"
-        ) from error
+def to_fields(scalars: dict[str, np.ndarray], collections: dict[str, Table]) -> dict:
+    """uproot RNTuple ``extend`` input: scalars, ``nX`` counters and one jagged ``X_field`` each."""
+    fields: dict[str, object] = dict(scalars)
+    for name, table in collections.items():
+        counts = table.counts.astype(np.int64)
+        fields[f"n{name}"] = counts.astype(np.int32)
+        for field, values in table.columns.items():
+            fields[f"{name}_{field}"] = ak.unflatten(values, counts)
+    return fields
 
 
 def to_branches(scalars: dict[str, np.ndarray], collections: dict[str, Table]) -> dict:
@@ -75,9 +70,19 @@ def to_branches(scalars: dict[str, np.ndarray], collections: dict[str, Table]) -
 
 
 class PFNanoWriter:
-    """Context manager writing batches of events to ``path`` atomically (temp file + rename)."""
+    """Context manager writing batches of events to ``path`` atomically (temp file + rename).
 
-    def __init__(self, path: Path, metadata: dict[str, object]) -> None:
+    ``file_format``: ``ttree`` (NanoAOD as CMS writes it today) or ``rntuple``.
+    """
+
+    def __init__(
+        self, path: Path, metadata: dict[str, object], *, file_format: str = "ttree"
+    ) -> None:
+        if file_format not in FILE_FORMATS:
+            raise OutputFileError(
+                f"{path}: unknown format {file_format!r}; choose {' or '.join(FILE_FORMATS)}"
+            )
+        self.file_format = file_format
         self.path = Path(path)
         self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self._metadata = metadata
@@ -116,39 +121,25 @@ class PFNanoWriter:
     def _flush(self) -> None:
         if not self._buffer:
             return
-        branches = to_branches(*concatenate_batches(self._buffer))
+        convert = to_fields if self.file_format == "rntuple" else to_branches
+        branches = convert(*concatenate_batches(self._buffer))
         self._buffer.clear()
         self._buffered_events = 0
         if self._tree is None:
-            types = {name: _branch_type(value) for name, value in branches.items()}
-            self._tree = self._file.mktree(EVENTS_TREE, types)
+            self._tree = self._make(EVENTS_TREE, branches)
         self._tree.extend(branches)
+
+    def _make(self, name: str, data: dict[str, object]) -> object:
+        """A new TTree or RNTuple with the types of ``data``."""
+        types = {key: _branch_type(value) for key, value in data.items()}
+        if self.file_format == "rntuple":
+            return self._file.mkrntuple(name, types)
+        return self._file.mktree(name, types)
 
     def finish(self, runs: list[RunSummary]) -> None:
         """Write the remaining events, the ``Runs`` tree and the generation metadata."""
         self._flush()
-        self._file.mktree(
-            RUNS_TREE,
-            {
-                "run": np.uint32,
-                "genEventCount": np.int64,
-                "genEventSumw": np.float64,
-                "genEventSumw2": np.float64,
-                "sigmaGen": np.float64,
-                "sigmaGenErr": np.float64,
-                "filterEfficiency": np.float64,
-            },
-        ).extend(
-            {
-                "run": np.array([r.run for r in runs], np.uint32),
-                "genEventCount": np.array([r.gen_event_count for r in runs], np.int64),
-                "genEventSumw": np.array([r.gen_event_sumw for r in runs], np.float64),
-                "genEventSumw2": np.array([r.gen_event_sumw2 for r in runs], np.float64),
-                "sigmaGen": np.array([r.sigma_pb for r in runs], np.float64),
-                "sigmaGenErr": np.array([r.sigma_err_pb for r in runs], np.float64),
-                "filterEfficiency": np.array([r.filter_efficiency for r in runs], np.float64),
-            }
-        )
+        self._make(RUNS_TREE, runs_branches(runs)).extend(runs_branches(runs))
         self._file[METADATA_KEY] = json.dumps(self._metadata, sort_keys=True)
 
     def __exit__(
@@ -163,6 +154,19 @@ class PFNanoWriter:
             os.replace(self._temporary, self.path)
         else:
             self._temporary.unlink(missing_ok=True)
+
+
+def runs_branches(runs: list[RunSummary]) -> dict[str, np.ndarray]:
+    """The ``Runs`` entries as NanoAOD branches (CMS names and dtypes)."""
+    return {
+        "run": np.array([r.run for r in runs], np.uint32),
+        "genEventCount": np.array([r.gen_event_count for r in runs], np.int64),
+        "genEventSumw": np.array([r.gen_event_sumw for r in runs], np.float64),
+        "genEventSumw2": np.array([r.gen_event_sumw2 for r in runs], np.float64),
+        "sigmaGen": np.array([r.sigma_pb for r in runs], np.float64),
+        "sigmaGenErr": np.array([r.sigma_err_pb for r in runs], np.float64),
+        "filterEfficiency": np.array([r.filter_efficiency for r in runs], np.float64),
+    }
 
 
 def _branch_type(value: object) -> object:

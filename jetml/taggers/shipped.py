@@ -73,8 +73,9 @@ def shipped_model_names() -> list[str]:
 def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
     """Read the shipped model ``name`` (from ``folder``, default ``MODELS_DIR/name``).
 
-    Raises ConfigError when the folder, card or one of its fields is missing, and
-    ModelIntegrityError (from OnnxModel) when the ONNX file differs from the card's sha256.
+    Raises ConfigError when the folder, card or one of its fields is missing or disagrees with
+    the ONNX file (an output it lacks, fewer labels than output columns), and
+    ModelIntegrityError when the ONNX file or a file the card pins differs from its sha256.
     """
     folder = Path(folder) if folder is not None else MODELS_DIR / name
     card_file = folder / f"{name}{CARD_SUFFIX}"
@@ -90,6 +91,17 @@ def load_shipped(name: str, folder: str | Path | None = None) -> ShippedModel:
             f"{card_file}: card lacks onnx_output or training.selection ({error!r})"
         ) from error
     model = OnnxModel(folder / f"{name}.onnx", sha256=card.sha256, name=name)
+    if output not in model.declared_outputs:
+        raise ConfigError(
+            f"{card_file}: onnx_output {output!r} is not an output of {name}.onnx "
+            f"({', '.join(model.declared_outputs)})"
+        )
+    width = model.declared_outputs[output]
+    if width is not None and len(card.output_labels) != width:
+        raise ConfigError(
+            f"{card_file}: {len(card.output_labels)} output_labels for the {width} columns of "
+            f"output {output!r}"
+        )
     return ShippedModel(
         name=name,
         model=model,

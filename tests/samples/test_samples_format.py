@@ -231,6 +231,6 @@ def test_request_validation_errors():
     with pytest.raises(ConfigError, match="unknown preset"):
         GenerationRequest("higgs", 10, 1).validate()
     with pytest.raises(OutputFileError, match="is a directory"):
-        from jetml.samples.writer import check_output_path
+        from jetml.outputs import check_output_path
 
         check_output_path(Path("."), overwrite=True)
