@@ -89,6 +89,37 @@ STUDY_TRAIN_FLAGS: tuple[str, ...] = (
 )  # fmt: skip
 """Settings shared by every study training (``--epochs`` is lowered in QUICK mode)."""
 ABLATION_MODELS = ("ablation_kin", "ablation_kinpid", "ablation_full")
+NOMINAL_MODEL = "ablation_full"
+
+
+def generate_command(name: str, spec: SampleSpec, folder: str) -> list[str]:
+    """``jetml generate`` arguments writing ``spec`` to ``folder/<name>.root``."""
+    return [
+        "generate", spec.preset, "--events", str(spec.events), "--seed", str(spec.seed),
+        "--out", f"{folder}/{name}.root", "--overwrite",
+    ]  # fmt: skip
+
+
+def study_train_command(
+    name: str,
+    data: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    epochs: int | None = None,
+    max_jets: int | None = None,
+) -> list[str]:
+    """``jetml train`` arguments making study model ``name`` in ``out`` from ``data``
+    (:data:`STUDY_MODELS`, :data:`STUDY_TRAIN_FLAGS`; ``epochs``/``max_jets`` override for
+    QUICK runs)."""
+    tagger, *options = STUDY_MODELS[name]
+    flags = list(STUDY_TRAIN_FLAGS)
+    if epochs is not None:
+        flags[flags.index("--epochs") + 1] = str(epochs)
+    if max_jets is not None:
+        flags += ["--max-jets", str(max_jets)]
+    words = ["train", tagger, *options, "--data", *map(str, data), "--out", str(out)]
+    return [*words, "--name", name, *flags]
+
 
 SIGNALS: dict[str, tuple[str, ...]] = {
     "top": ("Top_bcq", "Top_bqq"),

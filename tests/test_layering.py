@@ -19,6 +19,9 @@ NOTEBOOK_API = (
     "labels.py",
     "results.py",
     "timing.py",
+    "decorrelation.py",
+    "evaluation.py",
+    "substructure.py",
 )
 TRAINING = ("jetml.nn", "torch")
 

@@ -57,7 +57,7 @@ def distance_correlation(
         return ((m * w[None, :]).mean(dim=1) * w).mean()
 
     denominator = torch.sqrt(moment(a * a) * moment(b * b))
-    if float(denominator) <= 0.0:
+    if float(denominator.detach()) <= 0.0:
         return (x.sum() + y.sum()) * 0.0  # a constant sample: no correlation to penalise
     return moment(a * b) / denominator
 
