@@ -4,6 +4,8 @@ notebook's QUICK mode."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,16 +21,20 @@ def train_study_models(
     *,
     epochs: int | None = None,
     max_jets: int | None = None,
+    quiet: bool = False,
 ) -> dict[str, Path]:
     """Train each study model ``name`` into ``folder/name`` (skipped when its card already
-    exists there); ``{name: model folder}``. RuntimeError naming the model when a training
-    fails."""
+    exists there); ``{name: model folder}``. ``quiet`` drops ``jetml train``'s printed report
+    (the card keeps it). RuntimeError naming the model when a training fails."""
     folders: dict[str, Path] = {}
     for name in names:
         out = Path(folder) / name
         if not (out / f"{name}.card.json").is_file():
             argv = study_train_command(name, data, out, epochs=epochs, max_jets=max_jets)
-            if (code := main(argv)) != 0:
+            sink = io.StringIO() if quiet else None
+            with contextlib.redirect_stdout(sink) if sink else contextlib.nullcontext():
+                code = main(argv)
+            if code != 0:
                 raise RuntimeError(f"study model {name}: jetml train exited with {code}")
         folders[name] = out
     return folders
