@@ -50,11 +50,13 @@ def _mass_counts(mass: np.ndarray, edges: np.ndarray, weights: np.ndarray | None
 
 
 def jensen_shannon(p: ArrayLike, q: ArrayLike) -> float | np.ndarray:
-    """JSD (base 2) of two histograms of counts (last axis; normalised here)."""
+    """JSD (base 2) of two histograms of counts (last axis; normalised here; NaN when one
+    of them is empty)."""
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
-    p = p / p.sum(axis=-1, keepdims=True)
-    q = q / q.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty histogram gives NaN
+        p = p / p.sum(axis=-1, keepdims=True)
+        q = q / q.sum(axis=-1, keepdims=True)
     m = 0.5 * (p + q)
 
     def kl(a: np.ndarray) -> np.ndarray:
@@ -138,7 +140,8 @@ def mass_sculpting(
     )
     # Resampling adds noise, which raises a JSD near its floor: the replicas' 16/84 % quantiles
     # relative to their median give the spread, applied around the measured value.
-    q16, q50, q84 = np.quantile(np.asarray(replica_jsd), [0.1587, 0.5, 0.8413])
+    # (a replica with no passing or no failing jet has no JSD and is left out)
+    q16, q50, q84 = np.nanquantile(np.asarray(replica_jsd), [0.1587, 0.5, 0.8413])
     inverse = 1.0 / value if value > 0 else np.inf
     estimate = Estimate(
         inverse,

@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         version=args.version,
         command=canonical_command(args, recipe.options),
     )
-    console = Console()
+    console = Console(force_jupyter=False)  # a command: plain text even inside a notebook
     for line in recipe.report(metrics):
         console.print(line)
     console.print(f"model card: {card}")
