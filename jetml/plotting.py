@@ -72,7 +72,8 @@ def plot_roc(
 ) -> Axes:
     """Background rejection 1/εB vs signal efficiency εS (log scale) for each named curve, with
     its 68 % binomial band, and the rejection at ``efficiencies`` marked with error bars from
-    ``method`` (see :mod:`jetml.metrics`). Curves may be given as (signal, background) scores
+    ``method`` (see :mod:`jetml.metrics`; where no background jet passes, a triangle marks the
+    68 % CL lower limit). Curves may be given as (signal, background) scores
     or histograms. The legend gives each curve's jet counts; ``selection`` goes in the title."""
     ax = _axes(ax)
     for name, given in curves.items():
@@ -102,6 +103,14 @@ def plot_roc(
             fmt="o",
             color=line.get_color(),
         )
+        limits = [p for p in points if not p.measured]  # no background passed: lower limit
+        if limits:
+            ax.plot(
+                [p.achieved_signal_efficiency for p in limits],
+                [p.low for p in limits],
+                "^",
+                color=line.get_color(),
+            )
     ax.set_yscale("log")
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
@@ -142,7 +151,7 @@ def plot_score_distributions(
             flow="none",
         )
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("fraction of jets / bin" if density else "jets / bin")
+    ax.set_ylabel("probability density" if density else "jets / bin")
     ax.set_yscale("log")
     ax.legend(fontsize="x-small", title=selection or None, title_fontsize="x-small")
     return label(ax)

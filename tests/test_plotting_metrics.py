@@ -252,3 +252,17 @@ def test_unbounded_bootstrap_upper_edge_is_written_as_such() -> None:
     assert result.high == np.inf
     record = result.to_dict()
     assert record["high"] == "unbounded" and record["value"] == pytest.approx(201.0)
+
+
+def test_plot_roc_marks_lower_limits() -> None:
+    sig, bkg = np.linspace(0.6, 1.0, 50), np.linspace(0.0, 0.7, 100)
+    ax = plotting.plot_roc({"toy": (sig, bkg)}, efficiencies=(0.3, 0.9))
+    limit = metrics.rejection_at(metrics.roc_curve(sig, bkg), 0.3)
+    assert not limit.measured
+    markers = [line for line in ax.lines if line.get_marker() == "^"]
+    assert len(markers) == 1
+    assert markers[0].get_ydata()[0] == pytest.approx(limit.low)
+    (bars,) = ax.containers  # the measured point at 90 % keeps its error bar
+    assert bars.lines[0].get_ydata()[0] == pytest.approx(
+        metrics.rejection_at(metrics.roc_curve(sig, bkg), 0.9).value
+    )
