@@ -12,6 +12,9 @@ INSTALLED := $(VENV)/.installed
 DEMO_OUT := build/demo
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# 01 and 02 run in full mode only on the at-scale study files (make study-samples study-models).
+STUDY_NOTEBOOKS := notebooks/01_deepak8_ablation.ipynb notebooks/02_mass_decorrelation.ipynb
+STUDY_READY = $(wildcard $(STUDY)/models/disco_lam100/disco_lam100.card.json $(STUDY)/eval/zh_cc.root)
 
 .PHONY: demo test lint install clean models lab notebooks study-samples study-models
 
@@ -33,6 +36,8 @@ lab: $(INSTALLED)
 # notebooks/results/<name>.json come from this one top-to-bottom run per notebook.
 notebooks: $(INSTALLED)
 	@for nb in $(NOTEBOOKS); do \
+	  case " $(STUDY_NOTEBOOKS) " in *" $$nb "*) if [ "$(words $(STUDY_READY))" != 2 ]; then \
+	    echo "== $$nb: skipped (needs make study-samples study-models)"; continue; fi;; esac; \
 	  echo "== $$nb"; start=$$(date +%s); \
 	  $(BIN)/papermill --cwd notebooks --no-progress-bar $$nb $$nb || exit 1; \
 	  echo "   $$(( $$(date +%s) - start )) s"; \
@@ -96,11 +101,11 @@ study-samples: $(INSTALLED)
 	$(BIN)/jetml generate zz --events 12000 --seed 204 --out $(STUDY)/train/zz.root --overwrite
 	$(BIN)/jetml generate zh_bb --events 20000 --seed 205 --out $(STUDY)/train/zh_bb.root --overwrite
 	$(BIN)/jetml generate zh_cc --events 20000 --seed 206 --out $(STUDY)/train/zh_cc.root --overwrite
-	$(BIN)/jetml generate qcd --events 110000 --seed 901 --out $(STUDY)/eval/qcd.root --overwrite
+	$(BIN)/jetml generate qcd --events 120000 --seed 901 --out $(STUDY)/eval/qcd.root --overwrite
 	$(BIN)/jetml generate ttbar_had --events 32000 --seed 902 --out $(STUDY)/eval/ttbar_had.root --overwrite
 	$(BIN)/jetml generate ww --events 45000 --seed 903 --out $(STUDY)/eval/ww.root --overwrite
 	$(BIN)/jetml generate zz --events 45000 --seed 904 --out $(STUDY)/eval/zz.root --overwrite
-	$(BIN)/jetml generate zh_bb --events 75000 --seed 905 --out $(STUDY)/eval/zh_bb.root --overwrite
+	$(BIN)/jetml generate zh_bb --events 110000 --seed 905 --out $(STUDY)/eval/zh_bb.root --overwrite
 	$(BIN)/jetml generate zh_cc --events 90000 --seed 906 --out $(STUDY)/eval/zh_cc.root --overwrite
 
 study-models: $(INSTALLED)

@@ -52,11 +52,11 @@ TRAINING_SAMPLES: dict[str, SampleSpec] = {
 }
 """At-scale training samples (≥ 150 k labelled AK8 jets with pT ≥ 300 GeV, see docs/studies.md)."""
 EVALUATION_SAMPLES: dict[str, SampleSpec] = {
-    "qcd": SampleSpec("qcd", 110000, 901),
+    "qcd": SampleSpec("qcd", 120000, 901),
     "ttbar_had": SampleSpec("ttbar_had", 32000, 902),
     "ww": SampleSpec("ww", 45000, 903),
     "zz": SampleSpec("zz", 45000, 904),
-    "zh_bb": SampleSpec("zh_bb", 75000, 905),
+    "zh_bb": SampleSpec("zh_bb", 110000, 905),
     "zh_cc": SampleSpec("zh_cc", 90000, 906),
 }
 """At-scale evaluation samples: ≥ 50 k QCD and ≥ 20 k jets of each signal class in the

@@ -16,6 +16,10 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 MAX_BYTES = 5 * 1024 * 1024
 PLACEHOLDER = "The answer appears here"
+PENDING_AT_SCALE = {"01_deepak8_ablation", "02_mass_decorrelation"}
+"""Notebooks whose full mode needs at-scale samples and models not yet produced (issue 16:
+`make study-samples study-models`): committed from a QUICK run that says so in its answer.
+Remove a name once its full-mode run is committed (the test below then insists on it)."""
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +36,22 @@ def _outputs(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [output for cell in _code_cells(notebook) for output in cell.get("outputs", [])]
 
 
-def _answer_filled(notebook: nbformat.NotebookNode) -> bool:
-    """The answer display near the top was updated with the run's numbers."""
-    texts = [
+def _markdown_outputs(notebook: nbformat.NotebookNode) -> list[str]:
+    return [
         output["data"]["text/markdown"]
         for output in _outputs(notebook)
         if "text/markdown" in output.get("data", {})
     ]
+
+
+def _answer_filled(notebook: nbformat.NotebookNode) -> bool:
+    """The answer display near the top was updated with the run's numbers."""
+    texts = _markdown_outputs(notebook)
     return bool(texts) and texts[0].startswith("**Answer.**") and PLACEHOLDER not in texts[0]
 
 
 def test_there_are_numbered_notebooks() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS][:2] == ["00_", "05_"]
+    assert {"00_", "05_"} <= {p.name[:3] for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -86,7 +94,12 @@ def test_committed_notebook_follows_the_conventions(path: Path) -> None:
     assert _answer_filled(notebook)
     # its results file was written by that (full-mode) run
     record = check_results(NOTEBOOK_DIR / "results" / f"{path.stem}.json")
-    assert record["parameters"]["QUICK"] is False
+    if path.stem in PENDING_AT_SCALE:
+        answer = next(t for t in _markdown_outputs(notebook) if t.startswith("**Answer.**"))
+        assert record["parameters"]["QUICK"] is True
+        assert "QUICK-mode run" in answer and "at-scale run is pending" in answer
+    else:
+        assert record["parameters"]["QUICK"] is False
     run = notebook.metadata["papermill"]
     written = datetime.datetime.fromisoformat(record["created_utc"])
     start = datetime.datetime.fromisoformat(run["start_time"]).replace(tzinfo=datetime.UTC)
