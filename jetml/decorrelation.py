@@ -175,13 +175,16 @@ def mass_after_cuts(
     """Mass histograms of the jets passing the cuts that keep ``efficiencies`` of the
     background (thresholds from ``background_scores``); ``scores``/``mass`` are the jets to
     histogram (default: the background itself, e.g. pass the signal's to see its mass after the
-    same cuts). Keys ``"inclusive"`` and ``"eff10%"``-style labels."""
+    same cuts). Keys ``"inclusive"`` and ``"eff10%"``-style labels; masses outside ``edges``
+    are counted in the end bins, as for the JSD."""
     background = np.asarray(background_scores, dtype=np.float64)
     values = background if scores is None else np.asarray(scores, dtype=np.float64)
     mass = np.asarray(mass, dtype=np.float64)
     if values.shape != mass.shape:
         raise ValueError(f"{len(values)} scores for {len(mass)} masses")
-    axis = hist.axis.Variable(np.asarray(edges, dtype=np.float64), name="msd", label="m_SD [GeV]")
+    edges = np.asarray(edges, dtype=np.float64)
+    axis = hist.axis.Variable(edges, name="msd", label="m_SD [GeV]")
+    mass = np.clip(mass, edges[0], np.nextafter(edges[-1], edges[0]))  # end bins take the rest
     found = {"inclusive": hist.Hist(axis).fill(mass)}
     for efficiency in efficiencies:
         cut = threshold_at_efficiency(background, efficiency)

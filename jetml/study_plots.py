@@ -33,14 +33,15 @@ def plot_mass_after_cuts(
 ) -> Axes:
     """m_SD histograms (``{"inclusive": ..., "eff10%": ...}`` from
     :func:`jetml.decorrelation.mass_after_cuts`), one step line each, normalised to unit area
-    when ``density``; the legend gives each cut and its jet count."""
+    when ``density`` (no error bars: the jet counts in the legend say how far to trust a shape).
+    """
     ax = _axes(ax)
     for name, histogram in hists.items():
         n = int(histogram.sum())
         if n == 0:
             ax.plot([], [], label=f"{name} (0 jets)")
             continue
-        mplhep.histplot(histogram, density=density, ax=ax, label=f"{name} ({n} jets)")
+        mplhep.histplot(histogram, density=density, yerr=False, ax=ax, label=f"{name} ({n} jets)")
     ax.set_xlabel(r"$m_{SD}$ [GeV]")
     ax.set_ylabel("fraction of jets / bin" if density else "jets / bin")
     ax.legend(fontsize="x-small", title=title or None, title_fontsize="x-small")

@@ -220,3 +220,104 @@ def test_jet_table_of_generated_files(tiny_files) -> None:
     # H→bb jets carry displaced SVs in both subjets more often than top jets
     hbb, top = table["category"] == "Hbb", table["category"] == "top"
     assert np.mean(table["b_proxy"][hbb] > 3) > np.mean(table["b_proxy"][top] > 3)
+
+
+def _rejection(value: float, low: float, high: float, passed: int = 10) -> object:
+    from jetml.metrics import Rejection
+
+    return Rejection(value, low, high, "test", 100, 1000, 0.5, 0.5, 0.1, passed)
+
+
+def _performance(values: dict[str, dict[str, tuple[float, float, float]]], auc: float = 0.99):
+    from jetml.metrics import Estimate
+
+    return {
+        signal: {
+            tagger: {
+                ev.INCLUSIVE: {
+                    "auc": Estimate(auc, auc - 0.001, auc + 0.001, "test", 100, 1000),
+                    "rejection_eff50": _rejection(*triple),
+                }
+            }
+            for tagger, triple in taggers.items()
+        }
+        for signal, taggers in values.items()
+    }
+
+
+def test_ablation_targets_read_intervals_and_limits() -> None:
+    good = {"kin": (10, 9, 11), "kinpid": (20, 18, 22), "full": (600, 550, 650),
+            "traditional": (3, 2.5, 3.5)}  # fmt: skip
+    overlapping = {**good, "kinpid": (12, 10.5, 14)}  # kinpid interval overlaps kin's
+    limit = {**good, "full": (np.inf, 700, np.inf, 0)}  # no QCD jet passes: only a lower limit
+    perf = _performance({"top": good, "Hbb": overlapping, "W": good, "Z": limit}, auc=0.996)
+    found = {t.name: t for t in ev.ablation_targets(perf)}
+    assert found["ordering_top"].met is True and found["ordering_Hbb"].met is False
+    assert found["hbb_full_over_kin"].met is True  # 600 / 10
+    assert found["top_full_auc"].met is True and found["top_full_rejection"].met is True
+    assert found["beats_traditional_top"].met is True
+    assert found["beats_traditional_Z"].met is None  # full only a limit, the others pass
+    assert found["beats_traditional_Z"].status == "not measurable"
+    low = _performance({s: {**good, "full": (400, 350, 450)} for s in ("top", "Hbb", "W", "Z")})
+    assert {t.name: t.met for t in ev.ablation_targets(low)}["top_full_rejection"] is False
+    text = ev.answer_text(
+        quick=True,
+        jets={"QCD": 5, "top": 3},
+        training_jets=50,
+        epochs=2,
+        findings=ev.ablation_findings(perf),
+        targets=list(found.values()),
+    )
+    assert text.startswith("**Answer.**") and "QUICK-mode run" in text
+    assert "at-scale run is pending" in text and "5 QCD" in text
+
+
+def test_decorrelation_targets() -> None:
+    rng = np.random.default_rng(9)
+    n = 20000
+    mass = rng.exponential(60.0, n)
+    table = {
+        "category": np.array(["QCD"] * n + ["top"] * 4000),
+        "msd": np.concatenate([mass, rng.normal(175, 20, 4000)]),
+    }
+    signal_score = rng.normal(2.0, 1.0, 4000)
+    table["sculpting"] = np.concatenate([mass / 30 + rng.normal(0, 1, n), signal_score])
+    table["again"] = table["sculpting"].copy()
+    table["flat"] = np.concatenate([rng.normal(0, 1, n) + 0.5, signal_score])
+    columns = {"nominal": "sculpting", "zero": "again", "flat": "flat"}
+    points = ev.decorrelation_points(table, "top", columns, seed=1)
+    assert all(p.on_plane for p in points.values())
+    found = {
+        t.name: t
+        for t in ev.decorrelation_targets(points, nominal="nominal", scan=["flat"], lam0="zero")
+    }
+    assert found["lam0_on_nominal"].met is True
+    gain = points["flat"].sculpting.inverse.value / points["nominal"].sculpting.inverse.value
+    loss = points["nominal"].rejection.value / points["flat"].rejection.value
+    assert found["md_decorrelation"].met is (gain >= 10 and loss <= 3)
+    assert gain > 10
+    rows = ev.decorrelation_rows(points)
+    assert [r["tagger"] for r in rows] == ["nominal", "zero", "flat"]
+
+
+def test_study_plots_draw_what_they_are_given() -> None:
+    import matplotlib
+
+    matplotlib.use("agg")
+    from jetml import study_plots
+    from jetml.metrics import Estimate
+
+    rng = np.random.default_rng(3)
+    scores, mass = rng.uniform(size=500), rng.uniform(0, 300, 500)
+    ax = study_plots.plot_mass_after_cuts(dc.mass_after_cuts(scores, mass, (0.1,)))
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["inclusive (500 jets)", "eff10% (50 jets)"]
+    point = (Estimate(10, 8, 12, "t", 1, 1), Estimate(5, 4, 6, "t", 1, 1))
+    plane = study_plots.plot_decorrelation_plane(
+        {"a": point, "b": point, "c": point}, groups={"scan": ["a", "b"], "single": ["c"]}
+    )
+    assert plane.get_legend_handles_labels()[1] == ["scan", "single"]
+    assert plane.get_xscale() == "log" and plane.get_yscale() == "log"
+    profile = dc.mean_score_vs_mass(scores, mass)
+    drawn = study_plots.plot_profiles({"m": profile})
+    assert drawn.get_legend_handles_labels()[1] == ["m (500 jets)"]
