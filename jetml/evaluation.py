@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from jetml.decorrelation import Sculpting, mass_sculpting
 from jetml.labels import DEEPAK8_CLASSES
 from jetml.metrics import Estimate, Rejection, performance, rejection_at, roc_curve
-from jetml.substructure import double_b_proxy, traditional_scores
+from jetml.substructure import subjet_pair_significance, traditional_scores
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,8 @@ def jet_table(
     selection: EvaluationSelection = EvaluationSelection(),
 ) -> dict[str, np.ndarray]:
     """Flat arrays over the selected, labelled AK8 jets of ``paths``: ``sample`` (file stem),
-    ``category``, ``pt``, ``eta``, ``msd``, ``tau21``, ``tau32``, ``b_proxy``, ``trad_<signal>``
+    ``category``, ``pt``, ``eta``, ``msd``, ``tau1..3``, ``b_weaker``/``b_stronger`` (subjet SV
+    significances), ``trad_<signal>``
     (traditional taggers) and ``<tagger>_<discriminant>`` for each tagger."""
     from jetml.api import open_events, tag
 
@@ -211,9 +212,9 @@ def jet_table(
             "tau1": flat(jets["tau1"]),
             "tau2": flat(jets["tau2"]),
             "tau3": flat(jets["tau3"]),
-            "b_proxy": flat(double_b_proxy(events)),
             "category": category_of_labels(flat(jets.label)),
         }
+        part["b_weaker"], part["b_stronger"] = map(flat, subjet_pair_significance(events))
         part["sample"] = np.full(len(part["pt"]), Path(path).stem)
         for tagger in taggers:
             for score in tagger.score_names:
@@ -221,7 +222,12 @@ def jet_table(
         parts.append(part)
     table = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     trad = traditional_scores(
-        table["msd"], table["tau1"], table["tau2"], table["tau3"], table["b_proxy"]
+        table["msd"],
+        table["tau1"],
+        table["tau2"],
+        table["tau3"],
+        table["b_weaker"],
+        table["b_stronger"],
     )
     table.update({f"trad_{name}": values for name, values in trad.items()})
     return table

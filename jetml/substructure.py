@@ -5,10 +5,11 @@ window plus one substructure variable, as scores a ROC curve can scan.
 * W (Z): m_SD in [65, 105] ([70, 110]) GeV and τ2/τ1;
 * H→bb: m_SD in [90, 140] GeV and a double-b proxy: for each of the two soft-drop subjets the
   largest 3D flight-distance significance (``SV_dlenSig``) of the secondary vertices within
-  ΔR < 0.4 of its axis; the proxy is the smaller of the two (both subjets must look like b).
+  ΔR < 0.4 of its axis; jets rank by the weaker subjet's value (both subjets must look like b),
+  then, among jets with at most one such subjet, by the stronger one's.
 
 A traditional tagger's score is ``1[m_SD in window] + s`` with ``s`` in [0, 1) growing with the
-signal-likeness of the substructure variable (``1 - τ_ratio``, or ``proxy / (1 + proxy)``): a
+signal-likeness of the substructure variable (``1 - τ_ratio``, :func:`double_b_variable`): a
 cut on it is the mass window plus a cut on the variable, and scanning it over the full range
 gives one continuous ROC curve (jets outside the window come last). Torch-free.
 """
@@ -64,9 +65,11 @@ def subjet_sv_significance(events: ak.Array, radius: float = SUBJET_SV_RADIUS) -
     return ak.fill_none(ak.max(significance, axis=-1), 0.0)
 
 
-def double_b_proxy(events: ak.Array, radius: float = SUBJET_SV_RADIUS) -> ak.Array:
-    """Per event and AK8 jet (``FatJet``): the smaller of its two subjets'
-    :func:`subjet_sv_significance` (0 when a subjet is missing or has no SV)."""
+def subjet_pair_significance(
+    events: ak.Array, radius: float = SUBJET_SV_RADIUS
+) -> tuple[ak.Array, ak.Array]:
+    """Per event and AK8 jet (``FatJet``): the weaker and the stronger of its two subjets'
+    :func:`subjet_sv_significance` (0 for a missing subjet or one without SV)."""
     per_subjet = ak.fill_none(ak.pad_none(subjet_sv_significance(events, radius), 1, axis=1), 0.0)
     jets = events.FatJet
     values = []
@@ -75,7 +78,16 @@ def double_b_proxy(events: ak.Array, radius: float = SUBJET_SV_RADIUS) -> ak.Arr
         valid = (index >= 0) & (index < ak.num(per_subjet, axis=1))
         picked = per_subjet[ak.where(valid, index, 0)]
         values.append(ak.where(valid, picked, 0.0))
-    return np.minimum(values[0], values[1])
+    return np.minimum(values[0], values[1]), np.maximum(values[0], values[1])
+
+
+def double_b_variable(weaker: ArrayLike, stronger: ArrayLike) -> np.ndarray:
+    """The H→bb substructure variable in [0, 1): jets with an SV in both subjets rank above
+    all others, by the weaker subjet's significance (``0.5 + 0.5 w/(1+w)``); the rest by the
+    stronger subjet's (``0.5 s/(1+s)``), so single-b jets are not all tied at zero."""
+    weaker = np.maximum(np.asarray(weaker, dtype=np.float64), 0.0)
+    stronger = np.maximum(np.asarray(stronger, dtype=np.float64), 0.0)
+    return np.where(weaker > 0, 0.5 + 0.5 * weaker / (1 + weaker), 0.5 * stronger / (1 + stronger))
 
 
 def traditional_scores(
@@ -83,11 +95,17 @@ def traditional_scores(
     tau1: ArrayLike,
     tau2: ArrayLike,
     tau3: ArrayLike,
-    b_proxy: ArrayLike,
+    b_weaker: ArrayLike,
+    b_stronger: ArrayLike,
     windows: Mapping[str, tuple[float, float]] = MASS_WINDOWS,
 ) -> dict[str, np.ndarray]:
-    """The traditional taggers' scores of flat per-jet arrays, by signal class (top, W, Z, Hbb)."""
-    proxy = np.maximum(np.asarray(b_proxy, dtype=np.float64), 0.0)
+    """The traditional taggers' scores of flat per-jet arrays, by signal class (top, W, Z, Hbb);
+    ``b_weaker``/``b_stronger``: :func:`subjet_pair_significance`."""
     tau32, tau21 = tau_ratio(tau3, tau2), tau_ratio(tau2, tau1)
-    variables = {"top": 1.0 - tau32, "W": 1.0 - tau21, "Z": 1.0 - tau21, "Hbb": proxy / (1 + proxy)}
+    variables = {
+        "top": 1.0 - tau32,
+        "W": 1.0 - tau21,
+        "Z": 1.0 - tau21,
+        "Hbb": double_b_variable(b_weaker, b_stronger),
+    }
     return {name: window_score(mass, windows[name], variables[name]) for name in windows}

@@ -15,7 +15,8 @@ from jetml import evaluation as ev
 from jetml.metrics import rejection_at, roc_curve
 from jetml.substructure import (
     MASS_WINDOWS,
-    double_b_proxy,
+    double_b_variable,
+    subjet_pair_significance,
     tau_ratio,
     traditional_scores,
     window_score,
@@ -115,13 +116,13 @@ def test_tau_ratio_and_window_score() -> None:
     # every in-window jet ranks above every out-of-window jet
     window = (90.0, 140.0)
     assert window_score([100.0], window, [0.0])[0] > window_score([10.0], window, [1.0])[0]
-    trad = traditional_scores([175.0], [0.5], [0.25], [0.1], [3.0])
+    trad = traditional_scores([175.0], [0.5], [0.25], [0.1], [3.0], [5.0])
     assert set(trad) == set(MASS_WINDOWS)
     assert trad["top"][0] == pytest.approx(1.6) and trad["W"][0] == pytest.approx(0.5)
-    assert trad["Hbb"][0] == pytest.approx(0.75)
+    assert trad["Hbb"][0] == pytest.approx(0.5 + 0.5 * 0.75)
 
 
-def test_double_b_proxy_takes_the_weaker_subjet() -> None:
+def test_subjet_pair_significance_and_the_double_b_variable() -> None:
     events = ak.zip(
         {
             "SubJet": ak.zip({"eta": [[0.0, 1.0, 3.0]], "phi": [[0.0, 0.0, 0.0]]}),
@@ -137,10 +138,17 @@ def test_double_b_proxy_takes_the_weaker_subjet() -> None:
         depth_limit=1,
     )
     # subjet 0: SVs 0 and 1 inside (best 9); subjet 1: none (the SV at its eta is at phi 3.1);
-    # subjet 2: none
-    np.testing.assert_allclose(ak.to_list(double_b_proxy(events))[0], [0.0, 0.0, 0.0])
+    # subjet 2: none; jet 1 has no second subjet
+    weaker, stronger = subjet_pair_significance(events)
+    np.testing.assert_allclose(ak.to_list(weaker)[0], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(ak.to_list(stronger)[0], [9.0, 9.0, 9.0])
     events["FatJet", "subJetIdx2"] = ak.Array([[0, 0, 0]])
-    np.testing.assert_allclose(ak.to_list(double_b_proxy(events))[0], [9.0, 9.0, 0.0])
+    weaker, _ = subjet_pair_significance(events)
+    np.testing.assert_allclose(ak.to_list(weaker)[0], [9.0, 9.0, 0.0])
+    # double-b jets rank above single-b ones, whatever the significances
+    values = double_b_variable([0.5, 0.0, 0.0, 3.0], [0.5, 80.0, 0.0, 3.0])
+    assert values[0] > values[1] > values[2] == 0.0 and values[3] > values[0]
+    assert np.all(values < 1.0)
 
 
 # -- jetml.evaluation --------------------------------------------------------------------
@@ -219,7 +227,8 @@ def test_jet_table_of_generated_files(tiny_files) -> None:
     assert np.all((scores >= 0) & (scores <= 1))
     # H→bb jets carry displaced SVs in both subjets more often than top jets
     hbb, top = table["category"] == "Hbb", table["category"] == "top"
-    assert np.mean(table["b_proxy"][hbb] > 3) > np.mean(table["b_proxy"][top] > 3)
+    assert np.mean(table["b_weaker"][hbb] > 3) > np.mean(table["b_weaker"][top] > 3)
+    assert np.all(table["b_weaker"] <= table["b_stronger"])
 
 
 def _rejection(value: float, low: float, high: float, passed: int = 10) -> object:
