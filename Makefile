@@ -61,16 +61,16 @@ SHIPPED := deepak8 deepak8_md deepak8_full deepjet deepdoublex breg deeptau
 
 models: $(INSTALLED)
 	mkdir -p $(MODEL_BUILD)
-	$(BIN)/jetml generate ttbar_had --events 4000 --seed 11 --out $(MODEL_BUILD)/ttbar_had.root --overwrite
-	$(BIN)/jetml generate qcd --events 8000 --seed 12 --out $(MODEL_BUILD)/qcd.root --overwrite
-	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --out $(MODEL_BUILD)/zh_bb.root --overwrite
-	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
-	$(BIN)/jetml generate zh_cc --events 1500 --seed 15 --out $(MODEL_BUILD)/zh_cc.root --overwrite
-	$(BIN)/jetml generate dy_tautau --events 1500 --seed 31 --out $(MODEL_BUILD)/dy_tautau.root --overwrite
-	$(BIN)/jetml generate w_jets --events 12000 --seed 32 --out $(MODEL_BUILD)/w_jets.root --overwrite
-	$(BIN)/jetml generate dy_ee --events 3000 --seed 33 --out $(MODEL_BUILD)/dy_ee.root --overwrite
-	$(BIN)/jetml generate dy_mumu --events 3000 --seed 34 --out $(MODEL_BUILD)/dy_mumu.root --overwrite
-	$(BIN)/jetml generate dy_mutauh --events 2500 --seed 35 --out $(MODEL_BUILD)/dy_mutauh.root --overwrite
+	$(BIN)/jetml generate ttbar_had --events 4000 --seed 11 --pileup 0 --out $(MODEL_BUILD)/ttbar_had.root --overwrite
+	$(BIN)/jetml generate qcd --events 8000 --seed 12 --pileup 0 --out $(MODEL_BUILD)/qcd.root --overwrite
+	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --pileup 0 --out $(MODEL_BUILD)/zh_bb.root --overwrite
+	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --pileup 0 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
+	$(BIN)/jetml generate zh_cc --events 1500 --seed 15 --pileup 0 --out $(MODEL_BUILD)/zh_cc.root --overwrite
+	$(BIN)/jetml generate dy_tautau --events 1500 --seed 31 --pileup 0 --out $(MODEL_BUILD)/dy_tautau.root --overwrite
+	$(BIN)/jetml generate w_jets --events 12000 --seed 32 --pileup 0 --out $(MODEL_BUILD)/w_jets.root --overwrite
+	$(BIN)/jetml generate dy_ee --events 3000 --seed 33 --pileup 0 --out $(MODEL_BUILD)/dy_ee.root --overwrite
+	$(BIN)/jetml generate dy_mumu --events 3000 --seed 34 --pileup 0 --out $(MODEL_BUILD)/dy_mumu.root --overwrite
+	$(BIN)/jetml generate dy_mutauh --events 2500 --seed 35 --pileup 0 --out $(MODEL_BUILD)/dy_mutauh.root --overwrite
 	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8
 	$(BIN)/jetml train deepak8_md --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8_md

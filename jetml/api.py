@@ -128,10 +128,20 @@ def tag(events: ak.Array, taggers: TaggerSpec = "all") -> ak.Array:
     return tagged
 
 
-def sample(preset: str, events: int, seed: int, *, jobs: int = 1, progress: bool = True) -> Path:
-    """Path of the cached PFNano sample (``preset``, ``events``, ``seed``), generated into the
-    sample cache (``$JETML_CACHE``) with a progress bar on first use."""
-    request = GenerationRequest(preset, events, seed)
+def sample(
+    preset: str,
+    events: int,
+    seed: int,
+    *,
+    pileup: float | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+) -> Path:
+    """Path of the cached PFNano sample (``preset``, ``events``, ``seed``; ``pileup``: mean
+    pileup interactions, None for the preset's default), generated into the sample cache
+    (``$JETML_CACHE``) with a progress bar on first use: the file ``jetml.samples.get`` and
+    ``jetml run PRESET`` use for the same arguments."""
+    request = GenerationRequest(preset, events, seed, pileup=pileup)
     request.validate()
     path = cached_path(request)
     if path.is_file():

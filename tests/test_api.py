@@ -13,9 +13,12 @@ import pytest
 
 import jetml
 from jetml.errors import ConfigError, InputFileError
+from jetml.samples.cache import cached_path
+from jetml.samples.production import GenerationRequest
 from jetml.taggers.base import Tagger
 
 PRESET, EVENTS, SEED = "ttbar_had", 40, 7
+PILEUP = 0.0  # hard scatter only: fast, and no min-bias library to build in the private cache
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def sample_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("api_cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JETML_CACHE", str(cache))
-        path = jetml.sample(PRESET, EVENTS, SEED, progress=True)
+        path = jetml.sample(PRESET, EVENTS, SEED, pileup=PILEUP, progress=True)
         assert path.parent == cache and path.is_file()
         yield path
 
@@ -37,8 +40,9 @@ def tagged(sample_path: Path) -> ak.Array:
 def test_sample_is_cached_and_not_regenerated(sample_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("JETML_CACHE", str(sample_path.parent))
     before = sample_path.stat().st_mtime_ns
-    again = jetml.sample(PRESET, EVENTS, SEED)
+    again = jetml.sample(PRESET, EVENTS, SEED, pileup=PILEUP)
     assert again == sample_path
+    assert again == cached_path(GenerationRequest(PRESET, EVENTS, SEED, pileup=PILEUP))
     assert sample_path.stat().st_mtime_ns == before
     assert len(jetml.open_events(again)) == EVENTS
 
@@ -49,6 +53,8 @@ def test_sample_bad_arguments_are_config_errors(tmp_path: Path, monkeypatch) -> 
         jetml.sample("no_such_preset", 10, 1)
     with pytest.raises(ConfigError, match="events"):
         jetml.sample(PRESET, 0, 1)
+    with pytest.raises(ConfigError, match="pileup"):
+        jetml.sample(PRESET, 10, 1, pileup=-1)
     assert list(tmp_path.iterdir()) == []
 
 

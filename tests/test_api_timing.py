@@ -34,7 +34,7 @@ def events(tmp_path_factory: pytest.TempPathFactory):
     cache = tmp_path_factory.mktemp("timing_cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JETML_CACHE", str(cache))
-        path = jetml.sample("ttbar_had", 30, 11, progress=False)
+        path = jetml.sample("ttbar_had", 30, 11, pileup=0.0, progress=False)
         yield jetml.open_events(path)
 
 

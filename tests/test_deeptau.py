@@ -35,7 +35,10 @@ def tau_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return [get("dy_mutauh", 150, 21, mpi=False), get("w_jets", 200, 23, mpi=False)]
+        return [
+            get("dy_mutauh", 150, 21, mpi=False, pileup=0.0),
+            get("w_jets", 200, 23, mpi=False, pileup=0.0),
+        ]
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from coffea.util import load
 
 from jetml.cli import main
 from jetml.processor.demo import DEMO_PRESETS, demo_fileset
+from jetml.samples import GenerationRequest
+from jetml.samples.cache import cached_path
 from jetml.taggers.registry import REGISTERED, resolve_taggers
 
 DEMO_EVENTS = 40  # 10 per preset
@@ -109,7 +111,7 @@ def test_run_takes_preset_names_as_inputs(sample_cache: Path, tmp_path: Path) ->
         ]
     )
     assert all((out / "plots" / p).read_bytes()[:8] == PNG_MAGIC for p in plots)
-    request = _generation_request(sample_cache / f"zh_bb_10ev_seed{seed}_v1.root")
+    request = _generation_request(cached_path(GenerationRequest("zh_bb", 10, seed)))
     assert (request["preset"], request["events"], request["seed"]) == ("zh_bb", 10, seed)
 
 

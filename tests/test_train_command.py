@@ -22,7 +22,10 @@ def tiny_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return [get("ttbar_had", 40, 21, mpi=False), get("qcd", 60, 22, mpi=False)]
+        return [
+            get("ttbar_had", 40, 21, mpi=False, pileup=0.0),
+            get("qcd", 60, 22, mpi=False, pileup=0.0),
+        ]
 
 
 def train_args(files: list[Path], out: Path, *extra: str) -> list[str]:
@@ -113,7 +116,7 @@ def semileptonic_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache_ak4")))
-        return get("ttbar_semilep", 60, 23, mpi=False)
+        return get("ttbar_semilep", 60, 23, mpi=False, pileup=0.0)
 
 
 def test_train_deepjet_and_validate_on_real_pfnano(
@@ -163,8 +166,11 @@ def test_train_deepdoublex_three_classes(tmp_path_factory, tmp_path, capsys, cms
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JETML_CACHE", str(tmp_path_factory.mktemp("cache_ddx")))
-        files = [get("qcd", 40, 24, mpi=False), get("zh_bb", 40, 25, mpi=False),
-                 get("zh_cc", 40, 26, mpi=False)]  # fmt: skip
+        files = [
+            get("qcd", 40, 24, mpi=False, pileup=0.0),
+            get("zh_bb", 40, 25, mpi=False, pileup=0.0),
+            get("zh_cc", 40, 26, mpi=False, pileup=0.0),
+        ]
     out = tmp_path / "ddx"
     args = ["train", "deepdoublex", "--data", *map(str, files), "--out", str(out), "--epochs", "2",
             "--width", "0.125", "--batch-size", "32", "--no-progress"]  # fmt: skip

@@ -30,6 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="override the preset's PhaseSpace:pTHatMin (GeV)",
     )
+    parser.add_argument(
+        "--pileup",
+        type=float,
+        default=None,
+        metavar="MU",
+        help="mean number of premixed pileup interactions (default: the preset's, see "
+        "docs/samples.md; 0 for none)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,18 +53,26 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
+    from jetml.samples.minbias import ensure_library, library_path, load_library
     from jetml.samples.production import GenerationRequest, check_jobs, produce
     from jetml.samples.writer import check_output_path
 
     request = GenerationRequest(
-        args.preset, args.events, args.seed, mpi=not args.no_mpi, pthat_min=args.pthat_min
+        args.preset,
+        args.events,
+        args.seed,
+        mpi=not args.no_mpi,
+        pthat_min=args.pthat_min,
+        pileup=args.pileup,
     )
     request.validate()
     check_jobs(args.jobs)
     check_output_path(args.out, overwrite=args.overwrite)
+    if request.mu > 0 and library_path(request.minbias_events).is_file():
+        load_library(request.minbias_events)  # a corrupt cached library: one line, before any bar
     console = Console(stderr=True)
     with Progress(
-        TextColumn(f"[bold]{args.preset}"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
@@ -65,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         console=console,
         transient=False,
     ) as progress:
-        task = progress.add_task("generate", total=args.events, rate="")
+        if request.mu > 0 and not library_path(request.minbias_events).is_file():
+            library = progress.add_task("min-bias library", total=request.minbias_events, rate="")
+            ensure_library(request.minbias_events, lambda n: progress.advance(library, n))
+        task = progress.add_task(args.preset, total=args.events, rate="")
 
         def advance(n: int) -> None:
             progress.advance(task, n)

@@ -6,7 +6,7 @@ counts) named and typed as in CMS PFNano, ready for :mod:`jetml.samples.writer`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import fastjet
 import numpy as np
@@ -24,9 +24,15 @@ from jetml.samples.detector import (
     PFCandidates,
     reconstruct,
 )
+from jetml.samples.faketracks import add_fake_and_secondary_tracks
 from jetml.samples.generator import EventRecord
 from jetml.samples.jets import Jets, cluster, delta_phi, pairwise_delta_r, substructure
 from jetml.samples.leptons import Leptons, select_leptons
+from jetml.samples.minbias import MinBiasLibrary
+from jetml.samples.pileup import BeamSpot, Overlay, overlay
+from jetml.samples.primary import PrimaryVertexInfo, assign_vertices
+from jetml.samples.puppi import puppi_weights
+from jetml.samples.rho import grid_median_rho
 from jetml.samples.taus import (
     ISOLATION_CONE,
     GenVisTaus,
@@ -54,23 +60,95 @@ class Table:
     columns: dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class PileupSource:
+    """What premixing needs: mean interactions per crossing, the min-bias library, its RNG."""
+
+    mu: float
+    library: MinBiasLibrary | None
+    rng: np.random.Generator
+
+
+@dataclass(frozen=True)
+class Reconstructed:
+    """PF candidates of a batch after pileup mixing, vertexing, association and PUPPI."""
+
+    candidates: PFCandidates
+    primary: PrimaryVertexInfo
+    mixed: Overlay
+
+
+def reconstruct_with_pileup(
+    record: EventRecord,
+    model: DetectorModel,
+    rng: np.random.Generator,
+    pileup: PileupSource | None = None,
+) -> Reconstructed:
+    """Overlay pileup on the hard-scatter ``record``, reconstruct PF candidates (with fake and
+    secondary tracks), choose the PV, associate tracks and compute PUPPI weights."""
+    mu = pileup.mu if pileup is not None else 0.0
+    mixed = overlay(
+        record,
+        pileup.library if pileup is not None else None,
+        mu,
+        BeamSpot(),
+        pileup.rng if pileup is not None else rng,
+    )
+    measured = reconstruct(mixed.record, model, rng)
+    measured = replace(
+        measured,
+        truth_row=mixed.hard_row[measured.truth_row],
+        vertex=mixed.vertex[measured.truth_row],
+    )
+    measured = add_fake_and_secondary_tracks(measured, model, rng)
+    all_candidates, primary = assign_vertices(
+        measured, mixed.vertex_x, mixed.vertex_y, mixed.vertex_z, mixed.vertex_offsets, rng
+    )
+    weights = puppi_weights(
+        all_candidates.offsets,
+        all_candidates.pt,
+        all_candidates.eta,
+        all_candidates.phi,
+        all_candidates.charge,
+        all_candidates.from_pv,
+        all_candidates.dz,
+        primary.npvs,
+    )
+    return Reconstructed(replace(all_candidates, puppi_weight=weights), primary, mixed)
+
+
 def build_batch(
-    record: EventRecord, model: DetectorModel, rng: np.random.Generator
+    record: EventRecord,
+    model: DetectorModel,
+    rng: np.random.Generator,
+    pileup: PileupSource | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Table]]:
-    """Reconstruct and label one batch; return (event-level columns, collections)."""
-    all_candidates = reconstruct(record, model, rng)
+    """Mix pileup, reconstruct and label one batch; return (event-level columns, collections).
+
+    ``record`` is the hard scatter only (all generator truth comes from it); without ``pileup``
+    the events have none (mu = 0), but the hard scatter still sits in the beam spot.
+    """
+    reconstructed = reconstruct_with_pileup(record, model, rng, pileup)
+    all_candidates, primary, mixed = (
+        reconstructed.candidates,
+        reconstructed.primary,
+        reconstructed.mixed,
+    )
+    weights = all_candidates.puppi_weight
+    mu = pileup.mu if pileup is not None else 0.0
     truth = TruthTables(record)
 
-    ak4 = _cluster_candidates(all_candidates, AK4_RADIUS, AK4_MIN_PT)
-    ak8 = _cluster_candidates(all_candidates, AK8_RADIUS, AK8_MIN_PT)
-    groomed = substructure(
-        ak8,
-        all_candidates.px,
-        all_candidates.py,
-        all_candidates.pz,
-        all_candidates.energy,
-        radius=AK8_RADIUS,
+    # AK4 CHS: charged candidates of pileup vertices (fromPV == 0) removed before clustering.
+    ak4 = _cluster_candidates(all_candidates, AK4_RADIUS, AK4_MIN_PT, all_candidates.from_pv > 0)
+    # AK8 PUPPI: candidates' four-momenta scaled by their PUPPI weight (weight 0 dropped).
+    puppi = replace(
+        all_candidates,
+        pt=all_candidates.pt * weights,
+        energy=all_candidates.energy * weights,
+        mass=all_candidates.mass * weights,
     )
+    ak8 = _cluster_candidates(puppi, AK8_RADIUS, AK8_MIN_PT, weights > 0)
+    groomed = substructure(ak8, puppi.px, puppi.py, puppi.pz, puppi.energy, radius=AK8_RADIUS)
 
     muons = select_leptons(record, all_candidates, 13, rng)
     electrons = select_leptons(record, all_candidates, 11, rng)
@@ -140,7 +218,7 @@ def build_batch(
         ak8.counts,
         {
             **_kinematics(ak8),
-            **_energy_fractions(ak8, all_candidates),
+            **_energy_fractions(ak8, puppi),
             "msoftdrop": groomed.msoftdrop.astype(F4),
             "tau1": groomed.tau[:, 0].astype(F4),
             "tau2": groomed.tau[:, 1].astype(F4),
@@ -206,6 +284,9 @@ def build_batch(
 
     n = record.n_events
     scalars = {
+        "Pileup_nPU": mixed.n_pu.astype(I4),
+        "Pileup_nTrueInt": np.full(n, mu, F4),
+        "Rho_fixedGridRhoFastjetAll": _rho(all_candidates).astype(F4),
         "genWeight": np.ones(n, F4),
         "Generator_weight": np.ones(n, F4),
         "Generator_id1": record.parton_id1.astype(I4),
@@ -213,11 +294,11 @@ def build_batch(
         "Generator_x1": record.parton_x1.astype(F4),
         "Generator_x2": record.parton_x2.astype(F4),
         "Generator_scalePDF": record.scale_pdf.astype(F4),
-        "PV_x": np.zeros(n, F4),
-        "PV_y": np.zeros(n, F4),
-        "PV_z": np.zeros(n, F4),
-        "PV_npvs": np.ones(n, I4),
-        "PV_npvsGood": np.ones(n, I4),
+        "PV_x": primary.x.astype(F4),
+        "PV_y": primary.y.astype(F4),
+        "PV_z": primary.z.astype(F4),
+        "PV_npvs": primary.npvs.astype(I4),
+        "PV_npvsGood": primary.npvs_good.astype(I4),
         **_missing_momentum(record, all_candidates),
     }
     return scalars, collections
@@ -241,17 +322,29 @@ def concatenate_batches(
     return scalars, collections
 
 
-def _cluster_candidates(candidates: PFCandidates, radius: float, min_pt: float) -> Jets:
-    return cluster(
-        candidates.px,
-        candidates.py,
-        candidates.pz,
-        candidates.energy,
-        candidates.offsets,
+def _cluster_candidates(
+    candidates: PFCandidates, radius: float, min_pt: float, use: np.ndarray
+) -> Jets:
+    """Anti-kt jets of the candidates where ``use`` is True; constituents index all candidates."""
+    rows = np.flatnonzero(use)
+    jets = cluster(
+        candidates.px[rows],
+        candidates.py[rows],
+        candidates.pz[rows],
+        candidates.energy[rows],
+        np.searchsorted(rows, candidates.offsets).astype(np.int64),
         algorithm=fastjet.antikt_algorithm,
         radius=radius,
         min_pt=min_pt,
     )
+    return replace(jets, constituents=rows[jets.constituents])
+
+
+def _rho(candidates: PFCandidates) -> np.ndarray:
+    """Rho_fixedGridRhoFastjetAll: grid median of all PF candidates (CMS: |y| < 5, 0.55)."""
+    pz, energy = candidates.pz, candidates.energy
+    rapidity = 0.5 * np.log(np.maximum(energy + pz, 1e-300) / np.maximum(energy - pz, 1e-300))
+    return grid_median_rho(candidates.offsets, candidates.pt, rapidity, candidates.phi)
 
 
 def _kinematics(jets: Jets) -> dict[str, np.ndarray]:
@@ -285,7 +378,6 @@ def _energy_fractions(jets: Jets, candidates: PFCandidates) -> dict[str, np.ndar
 
 
 def _pf_table(candidates: PFCandidates) -> Table:
-    n = len(candidates.pt)
     return Table(
         candidates.counts,
         {
@@ -299,8 +391,9 @@ def _pf_table(candidates: PFCandidates) -> Table:
             "dzErr": candidates.dz_err.astype(F4),
             "trkChi2": candidates.trk_chi2.astype(F4),
             "vtxChi2": np.where(candidates.charge != 0, 0.0, -1.0).astype(F4),
-            "puppiWeight": np.ones(n, F4),
-            "puppiWeightNoLep": np.ones(n, F4),
+            "puppiWeight": candidates.puppi_weight.astype(F4),
+            "puppiWeightNoLep": candidates.puppi_weight.astype(F4),
+            "fromPV": candidates.from_pv.astype(I4),
             "charge": candidates.charge.astype(I4),
             "lostInnerHits": candidates.lost_inner_hits.astype(I4),
             "pdgId": candidates.pdg_id.astype(I4),
@@ -528,11 +621,13 @@ def _gen_vis_tau_table(visible: GenVisTaus, gen: GenParticles) -> Table:
 
 
 def _missing_momentum(record: EventRecord, candidates: PFCandidates) -> dict[str, np.ndarray]:
-    """MET and PuppiMET (all PUPPI weights are 1) from all PF candidates; GenMET from neutrinos."""
+    """MET (all PF candidates), PuppiMET (PUPPI-weighted); GenMET from the hard neutrinos."""
     n = record.n_events
     event = np.repeat(np.arange(n), candidates.counts)
     met_x = -np.bincount(event, candidates.px, minlength=n)
     met_y = -np.bincount(event, candidates.py, minlength=n)
+    puppi_x = -np.bincount(event, candidates.px * candidates.puppi_weight, minlength=n)
+    puppi_y = -np.bincount(event, candidates.py * candidates.puppi_weight, minlength=n)
     neutrino = np.flatnonzero((record.status > 0) & np.isin(np.abs(record.pdg_id), NEUTRINO_IDS))
     nu_event = record.event_of_row[neutrino]
     gen_x = np.bincount(nu_event, record.px[neutrino], minlength=n)
@@ -541,8 +636,8 @@ def _missing_momentum(record: EventRecord, candidates: PFCandidates) -> dict[str
     return {
         "MET_pt": met_pt,
         "MET_phi": met_phi,
-        "PuppiMET_pt": met_pt,
-        "PuppiMET_phi": met_phi,
+        "PuppiMET_pt": np.hypot(puppi_x, puppi_y).astype(F4),
+        "PuppiMET_phi": np.arctan2(puppi_y, puppi_x).astype(F4),
         "GenMET_pt": np.hypot(gen_x, gen_y).astype(F4),
         "GenMET_phi": np.arctan2(gen_y, gen_x).astype(F4),
     }

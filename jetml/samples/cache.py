@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from jetml.samples.minbias import MINBIAS_EVENTS
 from jetml.samples.production import CHUNK_EVENTS, GenerationRequest, produce
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -28,6 +29,9 @@ def cached_path(request: GenerationRequest) -> Path:
         parts.append(f"pthat{request.pthat_min:g}")
     if request.chunk_events != CHUNK_EVENTS:
         parts.append(f"chunk{request.chunk_events}")
+    parts.append(f"pu{request.mu:g}")
+    if request.mu > 0 and request.minbias_events != MINBIAS_EVENTS:
+        parts.append(f"mb{request.minbias_events}")
     return cache_dir() / f"{'_'.join(parts)}_v{FORMAT_VERSION}.root"
 
 
@@ -38,10 +42,23 @@ def get(
     *,
     mpi: bool = True,
     pthat_min: float | None = None,
+    pileup: float | None = None,
+    minbias_events: int = MINBIAS_EVENTS,
     jobs: int = 1,
 ) -> Path:
-    """Path of the cached PFNano sample for these arguments, generating it when missing."""
-    request = GenerationRequest(preset, events, seed, mpi=mpi, pthat_min=pthat_min)
+    """Path of the cached PFNano sample for these arguments, generating it when missing.
+
+    ``pileup``: mean pileup interactions (None: the preset's default).
+    """
+    request = GenerationRequest(
+        preset,
+        events,
+        seed,
+        mpi=mpi,
+        pthat_min=pthat_min,
+        pileup=pileup,
+        minbias_events=minbias_events,
+    )
     request.validate()
     path = cached_path(request)
     if path.is_file():

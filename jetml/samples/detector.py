@@ -6,6 +6,7 @@ batches of particles (numpy arrays), never particle by particle.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,11 +76,36 @@ class DetectorModel:
     photon_min_energy: float = 0.5  # GeV
     neutral_hadron_min_energy: float = 1.0  # GeV
     hf_min_energy: float = 5.0  # GeV
+    # The a/sqrt(E) (+) c parametrisations are measured for E >~ 10 GeV; extrapolated to the
+    # sub-GeV deposits of pileup they would let a 1 GeV hadron fluctuate above the 5 GeV HF
+    # threshold (sigma = 280%). The relative resolution is capped at this value (jetml's choice).
+    calo_max_relative_resolution: float = 0.5
     sv_finding_efficiency: float = 0.70
     sv_min_tracks: int = 2
     sv_position_resolution_xy: float = 0.010  # cm (100 um)
     sv_position_resolution_z: float = 0.015  # cm (150 um)
     pv_resolution: float = 0.0015  # cm (15 um), enters SV flight significances
+    # Non-Gaussian tails (jetml's documented choices, see docs/samples.md "Detector tails"):
+    # a fraction of tracks has impact-parameter residuals from a wider Gaussian (hit
+    # mis-assignment, large-angle multiple scattering; CMS JINST 9 (2014) P10009 Fig. 14 shows
+    # the tails of the IP residual beyond the core), with the core sigma still quoted as error.
+    ip_tail_fraction: float = 0.05
+    ip_tail_scale: float = 4.0
+    # Calorimeter response tails (leakage, cracks, dead channels): a fraction of deposits is
+    # measured with a response drawn uniformly in [low, 1] on top of the Gaussian resolution.
+    hcal_tail_fraction: float = 0.05
+    hcal_tail_low: float = 0.3
+    ecal_tail_fraction: float = 0.02
+    ecal_tail_low: float = 0.6
+    # Fake tracks (random hit combinations) per reconstructed track; CMS quotes a few per cent
+    # for all tracks in ttbar events and below 1% for highPurity ones (P10009, Fig. 10).
+    fake_track_rate: float = 0.01
+    # Secondary tracks from nuclear interactions and photon conversions in the tracker material
+    # (0.4-1.8 X0 / 0.1-0.5 lambda_I, P10009 Fig. 1): per charged hadron above 1 GeV, with a
+    # production radius uniform between the beam pipe and the middle of the strip tracker.
+    secondary_track_rate: float = 0.02
+    secondary_radius_min: float = 4.0  # cm
+    secondary_radius_max: float = 30.0  # cm
 
     def d0_resolution(self, pt: np.ndarray) -> np.ndarray:
         """sigma(d0) = a (+) b/pT in cm."""
@@ -103,8 +129,14 @@ class DetectorModel:
 class PFCandidates:
     """Reconstructed PF candidates of a batch, flat (one row per candidate) with event offsets.
 
-    ``truth_row`` is the row of the generating particle in the :class:`EventRecord`.
-    Track quantities of neutral candidates are -1, as in CMS PFNano.
+    ``truth_row`` is the row of the generating particle in the :class:`EventRecord` given to
+    :func:`reconstruct` (in a sample: the hard-scatter record, -1 for pileup particles and for
+    fake or secondary tracks); ``vertex`` is the true interaction of the event that made it
+    (0 hard scatter, k the k-th pileup interaction, -1 fake track). ``from_pv`` and
+    ``pv_assoc_quality`` are set by :func:`jetml.samples.primary.assign_vertices` (until then
+    every candidate counts as used in the PV fit); ``puppi_weight`` by
+    :func:`jetml.samples.puppi.puppi_weights`. Track quantities of neutral candidates are -1, as in
+    CMS PFNano.
     """
 
     offsets: np.ndarray
@@ -124,21 +156,25 @@ class PFCandidates:
     lost_inner_hits: np.ndarray
     trk_quality: np.ndarray
     pv_assoc_quality: np.ndarray
+    vertex: np.ndarray
+    from_pv: np.ndarray
+    puppi_weight: np.ndarray
 
     @property
     def counts(self) -> np.ndarray:
         """Candidates per event."""
         return np.diff(self.offsets)
 
-    @property
+    # Computed once per instance (instances are immutable; many steps read them).
+    @functools.cached_property
     def px(self) -> np.ndarray:
         return self.pt * np.cos(self.phi)
 
-    @property
+    @functools.cached_property
     def py(self) -> np.ndarray:
         return self.pt * np.sin(self.phi)
 
-    @property
+    @functools.cached_property
     def pz(self) -> np.ndarray:
         return self.pt * np.sinh(self.eta)
 
@@ -228,8 +264,24 @@ def reconstruct(
     ):
         selected = pf_type == kind
         e = energy[selected]
-        sigma = np.hypot(stochastic / np.sqrt(e), constant)
+        sigma = np.minimum(
+            np.hypot(stochastic / np.sqrt(e), constant), model.calo_max_relative_resolution
+        )
         measured_energy[selected] = e * np.clip(1.0 + sigma * gauss[selected], 0.0, None)
+    tail_fraction = np.select(
+        [
+            np.isin(pf_type, (PF_PHOTON, PF_HF_EM)),
+            np.isin(pf_type, (PF_NEUTRAL_HADRON, PF_HF_HADRON)),
+        ],
+        [model.ecal_tail_fraction, model.hcal_tail_fraction],
+        default=0.0,
+    )
+    tail_low = np.where(
+        np.isin(pf_type, (PF_PHOTON, PF_HF_EM)), model.ecal_tail_low, model.hcal_tail_low
+    )
+    in_tail = rng.random(n) < tail_fraction
+    response = tail_low + (1.0 - tail_low) * rng.random(n)
+    measured_energy = np.where(in_tail, measured_energy * response, measured_energy)
 
     thresholds = np.zeros(n)
     thresholds[pf_type == PF_PHOTON] = model.photon_min_energy
@@ -258,8 +310,9 @@ def reconstruct(
     true_dz = z - (x * px + y * py) / pt * (pz / pt)
     d0_err = model.d0_resolution(pt)
     dz_err = model.dz_resolution(pt)
-    d0 = true_d0 + d0_err * rng.standard_normal(n)
-    dz = true_dz + dz_err * rng.standard_normal(n)
+    ip_scale = np.where(rng.random(n) < model.ip_tail_fraction, model.ip_tail_scale, 1.0)
+    d0 = true_d0 + ip_scale * d0_err * rng.standard_normal(n)
+    dz = true_dz + ip_scale * dz_err * rng.standard_normal(n)
     trk_chi2 = rng.chisquare(model.track_chi2_ndof, n) / model.track_chi2_ndof
 
     radius = np.hypot(x, y)
@@ -270,9 +323,6 @@ def reconstruct(
     )
     # trkQuality bits: 1 loose, 4 highPurity (5 = both); high purity needs chi2/ndof < 3.
     trk_quality = np.where(trk_chi2 < 3.0, 5, 1).astype(np.int32)
-    compatible = (np.abs(d0) < 3 * d0_err) & (np.abs(dz) < 3 * dz_err)
-    # pvAssocQuality: 7 used in the PV fit (tight), 5 compatible in dz, 0 not associated.
-    pv_assoc = np.where(compatible, 7, np.where(np.abs(dz) < 0.3, 5, 0)).astype(np.int32)
 
     def track_only(values: np.ndarray, dtype: type) -> np.ndarray:
         return np.where(is_track, values, -1).astype(dtype)
@@ -305,5 +355,8 @@ def reconstruct(
         trk_chi2=track_only(trk_chi2, np.float64)[kept],
         lost_inner_hits=np.where(is_track, lost_inner_hits, -1)[kept].astype(np.int32),
         trk_quality=np.where(is_track, trk_quality, 0)[kept].astype(np.int32),
-        pv_assoc_quality=np.where(is_track, pv_assoc, 7)[kept].astype(np.int32),
+        pv_assoc_quality=np.full(len(kept), 7, dtype=np.int32),
+        vertex=np.zeros(len(kept), dtype=np.int64),
+        from_pv=np.full(len(kept), 3, dtype=np.int32),
+        puppi_weight=np.ones(len(kept)),
     )

@@ -9,10 +9,12 @@ electrons). Identification is a documented efficiency model, not a detector simu
   drawn with cumulative efficiencies 95/90/80/70% (CMS JINST 16 (2021) P05014), where loose and
   better also need pfRelIso03_all < 0.2 (loose) or < 0.1 (medium, tight).
 
-``pfRelIso03_all``/``pfRelIso04_all``: scalar pT sum of all other PF candidates within
-Delta R < 0.3/0.4, over the lepton pT (no pile-up, so no correction). ``genPartFlav`` follows
-NanoAOD: 1 prompt (from W/Z/H/gamma*), 15 from a tau, 5 from a b hadron, 4 from a c hadron,
-3 from a light hadron, 0 unmatched.
+``pfRelIso03_all``/``pfRelIso04_all``: PF isolation with the Delta-beta pileup correction of CMS,
+(sum pT of charged candidates not from pileup vertices (fromPV > 0) + max(0, sum pT of neutral
+candidates - 0.5 sum pT of pileup charged candidates)) within Delta R < 0.3/0.4, other than the
+lepton, over the lepton pT. ``genPartFlav`` follows NanoAOD: 1 prompt (from W/Z/H/gamma*), 15 from
+a tau, 5 from a b hadron, 4 from a c hadron, 3 from a light hadron, 0 unmatched (pileup, fake
+and secondary tracks).
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ def lepton_origin(record: EventRecord, truth_rows: np.ndarray) -> np.ndarray:
     target = hadron | (absolute == 15) | np.isin(absolute, RESONANCES)
     # Photons are only a resonance when they are the hard-process gamma* (status 22).
     target &= ~((absolute == 22) & (np.abs(record.status) != 22))
-    ancestor = nearest_ancestor(record.mother1, truth_rows, target)
+    generated = truth_rows >= 0
+    ancestor = np.full(len(truth_rows), -1, dtype=np.int64)
+    ancestor[generated] = nearest_ancestor(record.mother1, truth_rows[generated], target)
     found = np.maximum(ancestor, 0)
-    origin = np.full(len(truth_rows), 1, dtype=np.uint8)  # hard-process leptons: prompt
+    origin = np.where(generated, 1, 0).astype(np.uint8)  # hard-process leptons: prompt
     origin[(ancestor >= 0) & (absolute[found] == 15)] = 15
     origin[(ancestor >= 0) & hadron[found]] = 3
     origin[(ancestor >= 0) & is_hadron_with(record.pdg_id[found], 4)] = 4
@@ -58,7 +62,7 @@ def lepton_origin(record: EventRecord, truth_rows: np.ndarray) -> np.ndarray:
 def relative_isolation(
     candidates: PFCandidates, rows: np.ndarray, offsets: np.ndarray, radius: float
 ) -> np.ndarray:
-    """Scalar pT of the other candidates within ``radius`` of each lepton, over its pT."""
+    """Delta-beta corrected PF isolation within ``radius`` of each lepton, over its pT."""
     lepton, other, dr = pairwise_delta_r(
         offsets,
         candidates.eta[rows],
@@ -68,8 +72,15 @@ def relative_isolation(
         candidates.phi,
     )
     inside = (dr < radius) & (other != rows[lepton])
-    total = np.bincount(lepton[inside], candidates.pt[other[inside]], minlength=len(rows))
-    return total / candidates.pt[rows]
+    lepton, other = lepton[inside], other[inside]
+    charged = candidates.charge[other] != 0
+    pileup = charged & (candidates.from_pv[other] == 0)
+
+    def summed(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(lepton[mask], candidates.pt[other[mask]], minlength=len(rows))
+
+    neutral = np.maximum(summed(~charged) - 0.5 * summed(pileup), 0.0)
+    return (summed(charged & ~pileup) + neutral) / candidates.pt[rows]
 
 
 def select_leptons(

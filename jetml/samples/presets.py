@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from jetml.errors import ConfigError
 from jetml.samples.labels import FatJetLabel
 
+# Default mean number of pileup interactions (see docs/samples.md, "Pileup": CMS Run 2 averaged
+# 27-37 interactions per crossing over 2016-2018; the default is kept where premixing costs at
+# most twice the generation time of mu = 0).
+DEFAULT_PILEUP = 30.0
+
 # Settings shared by every preset: beams, quiet output, explicit seeding.
 COMMON_SETTINGS: tuple[str, ...] = (
     "Beams:idA = 2212",
@@ -55,6 +60,7 @@ class Preset:
     pthat_min: float
     fatjet_labels: tuple[FatJetLabel, ...] = field(default_factory=tuple)
     event_filter: str | None = None  # a name in jetml.samples.filters.EVENT_FILTERS
+    pileup: float = DEFAULT_PILEUP  # mean pileup interactions overlaid by default
 
     def pythia_settings(self, *, seed: int, mpi: bool, pthat_min: float | None = None) -> list[str]:
         """All ``readString`` lines for this preset with the given seed, MPI switch and pTHatMin."""

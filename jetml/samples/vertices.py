@@ -53,7 +53,8 @@ def find_vertices(
     rng: np.random.Generator,
 ) -> SecondaryVertices:
     """Group displaced tracks of b/c-hadron decays into SVs (vectorised over the batch)."""
-    track_rows = np.flatnonzero(candidates.charge != 0)
+    # Generator-made tracks only (pileup, fake and secondary tracks have no truth row).
+    track_rows = np.flatnonzero((candidates.charge != 0) & (candidates.truth_row >= 0))
     truth = candidates.truth_row[track_rows]
     decayer = nearest_ancestor(
         record.mother1, truth, long_lived(record), follow=is_decay_product(record.status)

@@ -81,7 +81,9 @@ def test_pf_types_and_track_fields_follow_cms_conventions():
 def test_impact_parameter_sign_and_resolution():
     """A track produced 1 mm off the beam line: |d0| = 1 mm with CMS's dxy sign."""
     n = 4000
-    model = DetectorModel(track_efficiency_low_pt=1.0, track_efficiency_high_pt=1.0)
+    model = DetectorModel(
+        track_efficiency_low_pt=1.0, track_efficiency_high_pt=1.0, ip_tail_fraction=0.0
+    )
     # pi+ along +x, produced at y = +0.1 cm: dxy = (-x*py + y*px)/pt = +0.1.
     record = make_record([211] * n, [50.0] * n, [0.0] * n, [0.0] * n, y=[0.1] * n)
     candidates = reconstruct(record, model, np.random.default_rng(3))
@@ -90,6 +92,20 @@ def test_impact_parameter_sign_and_resolution():
     assert np.std(candidates.d0) == pytest.approx(expected_sigma, rel=0.1)
     assert np.all(candidates.d0_err == pytest.approx(expected_sigma))
     assert np.all(candidates.lost_inner_hits == -1)
+
+
+def test_impact_parameter_residuals_have_the_documented_tail():
+    n = 40000
+    model = DetectorModel(track_efficiency_low_pt=1.0, track_efficiency_high_pt=1.0)
+    record = make_record([211] * n, [50.0] * n, [0.0] * n, [0.0] * n)
+    candidates = reconstruct(record, model, np.random.default_rng(4))
+    pull = candidates.d0 / candidates.d0_err
+    # Core: unit Gaussian; tail: ip_tail_fraction of tracks with ip_tail_scale x sigma.
+    beyond = np.mean(np.abs(pull) > 5.0)
+    core_beyond = 5.7e-7  # P(|N(0,1)| > 5)
+    tail_beyond = 2 * (1 - 0.8944)  # P(|N(0,1)| > 5 / 4)
+    expected = (1 - model.ip_tail_fraction) * core_beyond + model.ip_tail_fraction * tail_beyond
+    assert beyond == pytest.approx(expected, rel=0.15)
 
 
 def test_tracks_from_beyond_the_tracker_become_calorimeter_deposits():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import awkward as ak
@@ -42,7 +43,7 @@ CROSS_REFERENCES = [
 OPTIONAL_LINKS = ("FatJet_", "Jet_gen", "GenPart_", "Muon_", "Electron_")
 
 
-@pytest.mark.parametrize("sample", ["ttbar_had", "dy_mutauh"])
+@pytest.mark.parametrize("sample", ["ttbar_had", "dy_mutauh", "ttbar_semilep_pu"])
 def test_every_cross_reference_is_in_range(sample_file, sample):
     tree = uproot.open(sample_file(sample))["Events"]
     for link, counter in CROSS_REFERENCES:
@@ -92,26 +93,34 @@ def test_runs_tree_and_metadata(sample_file):
         "mpi": False,
         "pthat_min": None,
         "chunk_events": 200,
+        "pileup": 0.0,
+        "minbias_events": 150,
     }
+    assert metadata["pileup_mu"] == 0.0
     events = root_file["Events"].arrays(["run", "luminosityBlock", "event"], library="np")
     np.testing.assert_array_equal(events["event"], np.arange(1, 151))
     assert set(events["run"].tolist()) == {1}
 
 
-def test_same_arguments_same_content_whatever_the_jobs(tmp_path: Path):
-    request = GenerationRequest("ww", 30, 7, mpi=False, chunk_events=20)  # two chunks
+def test_same_arguments_same_content_whatever_the_jobs(
+    tmp_path: Path, sample_cache: Path, tiny_library_events: int
+):
+    # Two chunks, with premixed pileup from a tiny min-bias library (its own seed stream).
+    request = GenerationRequest(
+        "ww", 30, 7, mpi=False, chunk_events=20, pileup=20.0, minbias_events=tiny_library_events
+    )
     one = produce(request, tmp_path / "one.root", jobs=1)
     two = produce(request, tmp_path / "two.root", jobs=2)
-    other = produce(
-        GenerationRequest("ww", 30, 8, mpi=False, chunk_events=20), tmp_path / "other.root"
-    )
+    other = produce(replace(request, seed=8), tmp_path / "other.root")
     first = uproot.open(one)["Events"].arrays()
     second = uproot.open(two)["Events"].arrays()
     assert first.fields == second.fields
     for field in first.fields:
         assert ak.array_equal(first[field], second[field]), field
-    third = uproot.open(other)["Events"].arrays(["FatJet_pt"])
+    assert ak.sum(first["Pileup_nPU"]) > 0
+    third = uproot.open(other)["Events"].arrays(["FatJet_pt", "Pileup_nPU"])
     assert not ak.array_equal(first["FatJet_pt"], third["FatJet_pt"])
+    assert not ak.array_equal(first["Pileup_nPU"], third["Pileup_nPU"])
 
 
 def test_interrupted_run_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -127,7 +136,7 @@ def test_interrupted_run_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(production_module, "build_batch", failing_build)
     output = tmp_path / "partial.root"
     with pytest.raises(KeyboardInterrupt):
-        produce(GenerationRequest("ww", 120, 1, mpi=False), output)
+        produce(GenerationRequest("ww", 120, 1, mpi=False, pileup=0.0), output)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -135,7 +144,7 @@ def test_get_reuses_the_cached_file(sample_file, sample_cache: Path):
     path = sample_file("zh_bb")
     assert path.parent == sample_cache
     stamp = path.stat().st_mtime_ns
-    assert get("zh_bb", 150, 14, mpi=False) == path
+    assert get("zh_bb", 150, 14, mpi=False, pileup=0.0) == path
     assert path.stat().st_mtime_ns == stamp
 
 
@@ -148,6 +157,8 @@ def test_get_reuses_the_cached_file(sample_file, sample_cache: Path):
         (["ww", "--events", "5", "--seed", "-1"], "--seed must be >= 0"),
         (["ww", "--events", "5", "--seed", "1", "--jobs", "0"], "--jobs must be >= 1"),
         (["ww", "--events", "5", "--seed", "1", "--pthat-min", "-5"], "--pthat-min"),
+        (["ww", "--events", "5", "--seed", "1", "--pileup", "-1"], "--pileup must be between"),
+        (["ww", "--events", "5", "--seed", "1", "--pileup", "500"], "--pileup must be between"),
     ],
 )
 def test_generate_rejects_bad_arguments(tmp_path, capsys, arguments, message):
@@ -165,7 +176,7 @@ def test_generate_rejects_bad_arguments(tmp_path, capsys, arguments, message):
 def test_generate_refuses_existing_and_unwritable_outputs(tmp_path, capsys):
     existing = tmp_path / "exists.root"
     existing.write_bytes(b"keep me")
-    assert main(["generate", "ww", "--events", "5", "--seed", "1", "--out", str(existing)]) == 2
+    assert main(["generate", "ww", "-n", "5", "--seed", "1", "--out", str(existing)]) == 2
     assert "output exists" in capsys.readouterr().err
     assert existing.read_bytes() == b"keep me"
     missing_folder = tmp_path / "no" / "such" / "dir" / "x.root"
@@ -192,7 +203,21 @@ def test_generate_refuses_an_unwritable_folder(tmp_path, capsys):
 
 def test_generate_cli_writes_a_readable_file(tmp_path, capsys):
     output = tmp_path / "cli.root"
-    code = main(["generate", "zh_bb", "-n", "20", "--seed", "3", "--no-mpi", "--out", str(output)])
+    code = main(
+        [
+            "generate",
+            "zh_bb",
+            "-n",
+            "20",
+            "--seed",
+            "3",
+            "--no-mpi",
+            "--pileup",
+            "0",
+            "-o",
+            str(output),
+        ]
+    )
     assert code == 0
     assert capsys.readouterr().out.strip() == str(output)
     from jetml.nanoaod import load_events
