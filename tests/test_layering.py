@@ -22,6 +22,9 @@ NOTEBOOK_API = (
     "mutau.py",
     "normalisation.py",
     "resolution.py",
+    "decorrelation.py",
+    "evaluation.py",
+    "substructure.py",
 )
 TRAINING = ("jetml.nn", "torch")
 

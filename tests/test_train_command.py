@@ -195,6 +195,28 @@ def test_train_command_names_exactly_the_registered_recipes() -> None:
     assert TAGGERS == tuple(RECIPES)
     # every recipe's selection defaults are the tagger's documented ones
     assert {name: r.selection().pt_min for name, r in RECIPES.items()} == {
-        "deepak8": 300.0, "deepak8_md": 300.0, "deepjet": 20.0, "deepdoublex": 300.0,
-        "breg": 20.0, "deeptau": 20.0,
+        "deepak8": 300.0, "deepak8_md": 300.0, "deepak8_disco": 300.0, "deepjet": 20.0,
+        "deepdoublex": 300.0, "breg": 20.0, "deeptau": 20.0,
     }  # fmt: skip
+
+
+def test_train_deepak8_disco_records_its_penalty(tiny_samples, tmp_path, capsys) -> None:
+    from jetml.nn.studies import train_study_models
+
+    folders = train_study_models(["disco_lam10"], tiny_samples, tmp_path, epochs=1)
+    card = json.loads((folders["disco_lam10"] / "disco_lam10.card.json").read_text())
+    assert card["trained"] is True and card["architecture"] == "deepak8"
+    assert card["training"]["disco"]["lam"] == 10.0
+    assert "adversarial" in card["training"] and card["training"]["adversarial"] is None
+    assert "--lam 10" in card["command"] and "deepak8_disco" in card["command"]
+    history = card["training"]["history"][0]
+    assert history["val_loss"] == pytest.approx(
+        history["val_class_loss"] + 10.0 * history["val_disco_penalty"]
+    )
+    assert 0.0 <= history["val_disco_penalty"] <= 4.0  # four dCor² terms, each in [0, 1]
+    # an existing model is kept, not retrained
+    before = (folders["disco_lam10"] / "disco_lam10.onnx").stat().st_mtime_ns
+    train_study_models(["disco_lam10"], tiny_samples, tmp_path, epochs=1)
+    assert (folders["disco_lam10"] / "disco_lam10.onnx").stat().st_mtime_ns == before
+    with pytest.raises(RuntimeError, match="disco_lam1: jetml train exited with 2"):
+        train_study_models(["disco_lam1"], [tmp_path / "missing.root"], tmp_path)

@@ -1,7 +1,8 @@
 """``jetml train TAGGER --data FILES... --epochs E --out DIR``: train a tagger on PFNano files.
 
 Taggers trainable end to end from jetml's generated samples: ``deepak8``, ``deepak8_md``
-(mass-decorrelated with an adversary), ``deepjet`` (AK4 flavour), ``deepdoublex`` (AK8
+(mass-decorrelated with an adversary), ``deepak8_disco`` (mass-decorrelated with a
+distance-correlation penalty), ``deepjet`` (AK4 flavour), ``deepdoublex`` (AK8
 double-b/c), ``breg`` (b-jet energy regression) and ``deeptau`` (hadronic taus vs e, μ, jets).
 Writes the model folder (ONNX, preprocess.json -- plus grids.json for DeepTau -- torch weights,
 model card with held-out metrics) and ``heldout.npz`` for ``jetml validate``.
@@ -13,7 +14,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-TAGGERS = ("deepak8", "deepak8_md", "deepjet", "deepdoublex", "breg", "deeptau")
+TAGGERS = ("deepak8", "deepak8_md", "deepak8_disco", "deepjet", "deepdoublex", "breg", "deeptau")
 """The names of :data:`jetml.nn.recipes.RECIPES` (kept here so ``--help`` needs no torch)."""
 
 
@@ -56,7 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="jet (tau) pT threshold, GeV (AK8: 300, AK4: 20, tau: 20)",
     )
     parser.add_argument("--max-jets", type=int, default=None, help="use at most N jets (taus)")
-    parser.add_argument("--lam", type=float, default=1.0, help="deepak8_md: adversary weight λ")
+    parser.add_argument(
+        "--lam",
+        type=float,
+        default=1.0,
+        help="deepak8_md: adversary weight λ; deepak8_disco: weight λ of the dCor² penalty",
+    )
     parser.add_argument("--pt-max", type=float, default=float("inf"), help="deepak8: AK8 pT max")
     parser.add_argument("--name", default=None, help="model name (default: the tagger)")
     parser.add_argument("--version", default="0.1.0", help="model version for the card")
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     from jetml.errors import ConfigError, InputFileError
     from jetml.nn.deepak8_md import AdversarialConfig
+    from jetml.nn.disco import DiscoConfig
     from jetml.nn.pipeline import TrainingJob, train
     from jetml.nn.recipes import RECIPES
     from jetml.nn.training import TrainConfig
@@ -125,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         max_rows=args.max_jets,
         variant=args.inputs,
         adversarial=AdversarialConfig(lam=args.lam),
+        disco=DiscoConfig(lam=args.lam),
     )
     card, metrics = train(
         recipe,
@@ -135,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         version=args.version,
         command=canonical_command(args, recipe.options),
     )
-    console = Console()
+    console = Console(force_jupyter=False)  # a command: plain text even inside a notebook
     for line in recipe.report(metrics):
         console.print(line)
     console.print(f"model card: {card}")

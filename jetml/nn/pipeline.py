@@ -20,6 +20,7 @@ from jetml.features.deeptau import GridConfig
 from jetml.labels import DEEPAK8_CLASSES
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8_md import AdversarialConfig, mass_bins
+from jetml.nn.disco import DiscoConfig
 from jetml.nn.metrics import classification_metrics, pair_discriminant
 from jetml.nn.package import write_model
 from jetml.nn.training import TrainConfig, TrainResult, fit, seed_everything
@@ -187,6 +188,8 @@ class TrainingJob:
     """DeepAK8 input ablation (``kin``, ``kinpid``, ``full``)."""
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     """DeepAK8-MD adversary settings (its mass bins also bin DeepAK8's card metrics)."""
+    disco: DiscoConfig = field(default_factory=DiscoConfig)
+    """DeepAK8-DisCo distance-correlation settings."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from jetml.nn.deepjet import DeepJet
 from jetml.nn.deeptau import WORKING_POINT_EFFICIENCIES, DeepTau
 from jetml.nn.deeptau import working_points as wp_thresholds
 from jetml.nn.deeptau_metrics import TAU, cut_based_comparison, discriminant_metrics, discriminants
+from jetml.nn.disco import fit_disco
 from jetml.nn.metrics import classification_metrics, regression_metrics
 from jetml.nn.pipeline import (
     Fitted,
@@ -140,21 +141,28 @@ def _deepak8_evaluate(model, val, test, job: TrainingJob, trained: bool):
     return metrics, {}
 
 
-def _deepak8_recipe(name: str, mass_decorrelated: bool) -> TrainingRecipe:
+def _deepak8_recipe(name: str, decorrelation: str | None = None) -> TrainingRecipe:
+    """DeepAK8 trained plainly, or decorrelated from the mass by ``"adversary"`` (DeepAK8-MD)
+    or ``"disco"`` (distance-correlation penalty, :mod:`jetml.nn.disco`)."""
+
     def describe(job: TrainingJob, table: Any) -> dict[str, Any]:
         return {
             "class_counts": class_counts(DEEPAK8_CLASSES, table),
             "input_variant": job.variant,
             "selection": asdict(job.selection),
             "train_config": asdict(job.train),
-            "adversarial": asdict(job.adversarial) if mass_decorrelated else None,
+            "adversarial": asdict(job.adversarial) if decorrelation == "adversary" else None,
+            **({"disco": asdict(job.disco)} if decorrelation == "disco" else {}),
         }
 
     def fit_md(model: DeepAK8, train, val, job: TrainingJob) -> TrainResult:
         md = DeepAK8MD(model, n_bins=len(job.adversarial.mass_edges) - 1)
         return fit_adversarial(md, train, val, job.train, job.adversarial)
 
-    extra = {"fit": fit_md} if mass_decorrelated else {}
+    def fit_dc(model: DeepAK8, train, val, job: TrainingJob) -> TrainResult:
+        return fit_disco(model, train, val, job.train, job.disco)
+
+    fits = {"adversary": {"fit": fit_md}, "disco": {"fit": fit_dc}, None: {}}
     return TrainingRecipe(
         name=name,
         architecture="deepak8",
@@ -170,8 +178,8 @@ def _deepak8_recipe(name: str, mass_decorrelated: bool) -> TrainingRecipe:
         evaluate=_deepak8_evaluate,
         describe=describe,
         report=pair_lines,
-        options=("inputs", "pt_max", "lam") if mass_decorrelated else ("inputs", "pt_max"),
-        **extra,
+        options=("inputs", "pt_max", "lam") if decorrelation else ("inputs", "pt_max"),
+        **fits[decorrelation],
     )
 
 
@@ -370,8 +378,9 @@ DEEPTAU = TrainingRecipe(
 RECIPES: dict[str, TrainingRecipe] = {
     recipe.name: recipe
     for recipe in (
-        _deepak8_recipe("deepak8", mass_decorrelated=False),
-        _deepak8_recipe("deepak8_md", mass_decorrelated=True),
+        _deepak8_recipe("deepak8"),
+        _deepak8_recipe("deepak8_md", "adversary"),
+        _deepak8_recipe("deepak8_disco", "disco"),
         DEEPJET,
         DEEPDOUBLEX,
         BREG,
