@@ -299,6 +299,23 @@ def relative_change(
     return Estimate(value, float(low), float(high), method, int(ref.sum()), int(new.sum()))
 
 
+def candidate_change(
+    passes_reference: ArrayLike,
+    passes_new: ArrayLike,
+    *,
+    replicas: int = 300,
+    seed: int = 0,
+) -> Estimate | None:
+    """Relative change of the number of τ candidates passing the ``new`` ID instead of the
+    ``reference`` one, on the same candidates (:func:`relative_change`, unit weights); None when
+    no candidate passes the reference (a small sample can have no jet fake at all)."""
+    reference = np.asarray(passes_reference, dtype=bool)
+    if not reference.any():
+        return None
+    weights = np.ones(len(reference))
+    return relative_change(weights, reference, passes_new, replicas=replicas, seed=seed)
+
+
 @dataclass(frozen=True)
 class BinnedEfficiency:
     """Pass fraction per bin with Clopper-Pearson 68 % intervals and the counts behind them."""

@@ -149,3 +149,11 @@ def test_mass_resolution_improvement_of_a_narrower_peak() -> None:
     gain = resolution.mass_resolution_improvement(raw, corrected, (40.0, 200.0), replicas=10)
     assert gain.value == pytest.approx(1 / 3, abs=0.05)
     assert gain.low <= gain.value <= gain.high
+
+
+def test_candidate_change_is_none_without_reference_candidates() -> None:
+    new = np.array([True, False, True])
+    assert mutau.candidate_change(np.zeros(3, bool), new) is None
+    change = mutau.candidate_change(np.array([True, True, False]), new, replicas=50, seed=2)
+    assert change is not None and change.value == 0.0
+    assert (change.n_signal, change.n_background) == (2, 2)
