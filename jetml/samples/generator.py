@@ -21,8 +21,24 @@ from jetml.errors import ConfigError
 MM_TO_CM = 0.1
 
 
+class EventOffsets:
+    """Mixin for flat particle tables cut into events by ``offsets`` (CSR layout)."""
+
+    offsets: np.ndarray
+
+    @property
+    def n_events(self) -> int:
+        """Number of events in the table."""
+        return len(self.offsets) - 1
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Particles per event."""
+        return np.diff(self.offsets)
+
+
 @dataclass(frozen=True)
-class EventRecord:
+class EventRecord(EventOffsets):
     """Flattened Pythia event records of a batch of events (one row per particle).
 
     Lengths are in cm (Pythia's mm converted), momenta in GeV. ``offsets`` delimits the events.
@@ -49,16 +65,6 @@ class EventRecord:
     parton_x1: np.ndarray
     parton_x2: np.ndarray
     scale_pdf: np.ndarray
-
-    @property
-    def n_events(self) -> int:
-        """Number of events in the batch."""
-        return len(self.offsets) - 1
-
-    @property
-    def counts(self) -> np.ndarray:
-        """Particles per event."""
-        return np.diff(self.offsets)
 
     def select_events(self, keep: np.ndarray) -> EventRecord:
         """The events where ``keep`` is True, with links re-indexed to the new rows."""

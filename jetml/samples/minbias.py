@@ -22,7 +22,7 @@ import numpy as np
 
 from jetml.errors import ConfigError, InputFileError
 from jetml.samples.detector import NEUTRINO_IDS
-from jetml.samples.generator import PythiaGenerator
+from jetml.samples.generator import EventOffsets, PythiaGenerator
 from jetml.samples.presets import COMMON_SETTINGS
 
 MINBIAS_EVENTS = 4000  # default library size
@@ -37,7 +37,7 @@ _BUILD_BATCH = 200
 
 
 @dataclass(frozen=True)
-class MinBiasLibrary:
+class MinBiasLibrary(EventOffsets):
     """Stable visible particles of ``n_events`` min-bias events, flat with event offsets."""
 
     offsets: np.ndarray
@@ -50,16 +50,6 @@ class MinBiasLibrary:
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
-
-    @property
-    def n_events(self) -> int:
-        """Number of min-bias events in the library."""
-        return len(self.offsets) - 1
-
-    @property
-    def counts(self) -> np.ndarray:
-        """Stored particles per min-bias event."""
-        return np.diff(self.offsets)
 
 
 def library_path(n_events: int) -> Path:
