@@ -219,8 +219,5 @@ def fit_adversarial(
             run_epochs(
                 model, config, len(train), rng, train_step, validate, stopper, progress, result
             )
-        stopper.restore()
-        model.eval()
-    result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best_loss
     result.seconds = time.perf_counter() - start
     return result

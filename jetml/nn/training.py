@@ -158,7 +158,8 @@ def run_epochs(
 ) -> None:
     """The epoch loop every training shares: shuffled batches, ``train_step`` on each (it returns
     the batch loss), then ``validate`` in eval mode (its ``val_loss`` drives early stopping; the
-    other entries join the epoch's history record)."""
+    other entries join the epoch's history record). Ends with the best epoch's weights restored,
+    ``module`` in eval mode and the best epoch and loss in ``result``."""
     for epoch in range(config.epochs):
         module.train()
         parts = batches(n_train, config.batch_size, rng)
@@ -175,6 +176,9 @@ def run_epochs(
         if stopper.update(epoch, record["val_loss"]):
             result.stopped_early = epoch + 1 < config.epochs
             break
+    stopper.restore()
+    module.eval()
+    result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best_loss
 
 
 def fit(
@@ -217,9 +221,6 @@ def fit(
             run_epochs(
                 model, config, len(train), rng, train_step, validate, stopper, progress, result
             )
-        stopper.restore()
-        model.eval()
-    result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best_loss
     result.seconds = time.perf_counter() - start
     return result
 
