@@ -20,19 +20,12 @@ import numpy as np
 
 from jetml.features.cms_pfnano import cms_jet_columns
 from jetml.features.cms_pfnano import required_branches as cms_branches
-from jetml.features.jets import SelectedJets
+from jetml.features.jets import AK4_JET_FIELDS, SelectedJets
 from jetml.features.kernels import segment_argmax, segment_max, segment_sums
 
 BREG_FEATURES: tuple[str, ...] = (
     "jet_pt_log",
-    "jet_eta",
-    "jet_mass",
-    "jet_chHEF",
-    "jet_neHEF",
-    "jet_chEmEF",
-    "jet_neEmEF",
-    "jet_muEF",
-    "jet_nConstituents",
+    *(f"jet_{field}" for field in AK4_JET_FIELDS),
     "lead_charged_ptfrac",
     "lepton_ptfrac",
     "lepton_deltaR",
@@ -84,9 +77,7 @@ def breg_variables(events: ak.Array, mask: ak.Array) -> dict[str, np.ndarray]:
     first entries are awkward's ``ak.max`` / ``ak.argmax`` / ``ak.firsts`` semantics."""
     jets = SelectedJets(events, "Jet", mask)
     pt = jets.field("pt", np.float64)
-    features: dict[str, np.ndarray] = {"jet_pt_log": np.log(pt).astype(np.float32)}
-    for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
-        features[f"jet_{field}"] = jets.field(field, np.float32)
+    features = {"jet_pt_log": np.log(pt).astype(np.float32), **jets.jet_features()}
     counts, cands = cms_jet_columns(jets.columns, CANDIDATE_VARIABLES, jets.selected, "Jet")
     per_jet = counts[CANDIDATE_VARIABLES[0]]
     cand_pt = np.exp(cands["pfcand_pt_log_nopuppi"])

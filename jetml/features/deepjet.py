@@ -25,19 +25,12 @@ import numpy as np
 from jetml.features.cms_pfnano import cms_jet_columns
 from jetml.features.cms_pfnano import required_branches as cms_branches
 from jetml.features.jagged import Jagged
-from jetml.features.jets import SelectedJets
+from jetml.features.jets import AK4_JET_FIELDS, SelectedJets
 from jetml.features.kernels import descending_within, segment_max, segment_sums
 
 GLOBAL_FEATURES: tuple[str, ...] = (
     "jet_pt_log",
-    "jet_eta",
-    "jet_mass",
-    "jet_chHEF",
-    "jet_neHEF",
-    "jet_chEmEF",
-    "jet_neEmEF",
-    "jet_muEF",
-    "jet_nConstituents",
+    *(f"jet_{field}" for field in AK4_JET_FIELDS),
     "jet_n_charged",
     "jet_n_neutral",
     "jet_n_svs",
@@ -193,10 +186,7 @@ def deepjet_variables(events: ak.Array, mask: ak.Array) -> dict[str, Jagged | np
     """All DeepJet input variables of the jets ``events.Jet[mask]`` (see the module docstring):
     flat arrays for the jet-level ones, jagged per-candidate columns for the others."""
     out = candidate_variables(events, mask, "Jet")
-    jets = SelectedJets(events, "Jet", mask)
-    for field in ("eta", "mass", "chHEF", "neHEF", "chEmEF", "neEmEF", "muEF", "nConstituents"):
-        out[f"jet_{field}"] = jets.field(field, np.float32)
-    return out
+    return out | SelectedJets(events, "Jet", mask).jet_features()
 
 
 GROUPS: dict[str, tuple[tuple[str, ...], int]] = {

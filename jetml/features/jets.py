@@ -17,6 +17,18 @@ import vector
 from jetml.features.cms_pfnano import flat_jet_mask
 from jetml.features.columns import ChunkColumns, columns_of
 
+AK4_JET_FIELDS: tuple[str, ...] = (
+    "eta",
+    "mass",
+    "chHEF",
+    "neHEF",
+    "chEmEF",
+    "neEmEF",
+    "muEF",
+    "nConstituents",
+)
+"""AK4 ``Jet`` fields that DeepJet and the b-regression take as they are, as ``jet_<field>``."""
+
 
 class SelectedJets:
     """The jets ``events[collection][mask]`` as flat per-jet columns (in flatten order)."""
@@ -30,6 +42,10 @@ class SelectedJets:
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self.selected))
+
+    def jet_features(self, fields: tuple[str, ...] = AK4_JET_FIELDS) -> dict[str, np.ndarray]:
+        """``{"jet_<field>": float32 values}`` of the selected jets, for each of ``fields``."""
+        return {f"jet_{field}": self.field(field, np.float32) for field in fields}
 
     def field(self, name: str, dtype: Any = None) -> np.ndarray:
         """``events[collection][mask][name]`` flattened (stored dtype unless ``dtype``)."""
