@@ -18,12 +18,19 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputFileError(f"{path}: folder {parent} does not exist")
-    try:  # a real write probe: os.access says yes to root even where writing fails
-        with tempfile.TemporaryFile(dir=parent):
+    check_writable_folder(path, parent)
+
+
+def check_writable_folder(target: Path, folder: Path) -> None:
+    """Raise OutputFileError naming ``target`` when nothing can be written into ``folder``.
+
+    A real write probe: ``os.access`` says yes to root even where writing fails."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
         raise OutputFileError(
-            f"{path}: folder {parent} is not writable ({error.strerror})"
+            f"{target}: folder {folder} is not writable ({error.strerror})"
         ) from error
 
 

@@ -14,6 +14,7 @@ import hist
 from coffea.util import save
 
 from jetml.errors import OutputFileError
+from jetml.outputs import check_writable_folder
 from jetml.processor.processor import TIMING_KEYS
 from jetml.processor.runner import RunResult
 from jetml.taggers.base import Tagger
@@ -178,13 +179,7 @@ def check_output_dir(out_dir: Path) -> None:
     existing = next(p for p in (out_dir, *out_dir.parents) if p.exists() or p == Path("."))
     if not existing.is_dir():
         raise OutputFileError(f"{out_dir}: {existing} is not a folder")
-    try:  # a real write probe: os.access says yes to root even where writing fails
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        raise OutputFileError(
-            f"{out_dir}: folder {existing} is not writable ({error.strerror})"
-        ) from error
+    check_writable_folder(out_dir, existing)
     for name in OUTPUT_FILES:
         if (out_dir / name).is_dir():
             raise OutputFileError(f"{out_dir / name}: is a folder; jetml writes a file there")
