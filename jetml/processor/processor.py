@@ -21,7 +21,7 @@ import numpy as np
 from coffea import processor
 
 from jetml.errors import ConfigError
-from jetml.features.columns import shared_columns
+from jetml.features.columns import columns_of, shared_columns
 from jetml.nanoaod import read_branches
 from jetml.processor.metrics import inference_snapshot, sessions_since
 from jetml.taggers.base import UNLABELLED, Tagger, branch_available
@@ -294,20 +294,28 @@ def count_nonfinite(events: ak.Array, branches: Iterable[str]) -> dict[str, int]
     """Per floating-point input branch held by ``events``: how many values are NaN or ±inf.
 
     Such values change scores silently (a NaN jet fails every selection, an inf one is clipped),
-    so the processor counts them per tagger and chunk and ``jetml run`` warns once.
+    so the processor counts them per tagger and chunk and ``jetml run`` warns once. Each
+    branch is counted once per chunk (taggers share most of their inputs).
     """
+    columns = columns_of(events)
     counts: dict[str, int] = {}
     for branch in dict.fromkeys(branches):
-        if not branch_available(events, branch):
-            continue
-        collection, _, field = branch.partition("_")
-        array = events[branch] if branch in events.fields else events[collection][field]
-        values = ak.to_numpy(ak.flatten(array, axis=None))
-        if values.dtype.kind == "f":
-            bad = int(values.size - np.count_nonzero(np.isfinite(values)))
-            if bad:
-                counts[branch] = bad
+        bad = columns.memo(("nonfinite", branch), lambda branch=branch: _nonfinite(events, branch))
+        if bad:
+            counts[branch] = bad
     return counts
+
+
+def _nonfinite(events: ak.Array, branch: str) -> int:
+    """NaN and ±inf values of one floating-point branch (0 for others and absent ones)."""
+    if not branch_available(events, branch):
+        return 0
+    collection, _, field = branch.partition("_")
+    array = events[branch] if branch in events.fields else events[collection][field]
+    values = ak.to_numpy(ak.flatten(array, axis=None))
+    if values.dtype.kind != "f":
+        return 0
+    return int(values.size - np.count_nonzero(np.isfinite(values)))
 
 
 def _flat(array: ak.Array) -> np.ndarray:
