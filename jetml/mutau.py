@@ -21,8 +21,10 @@ Poisson bootstrap of events for correlated ratios). Torch-free (part of the note
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import awkward as ak
 import hist
@@ -40,6 +42,8 @@ ISOLATED_MAX = 0.15
 ANTI_ISOLATED = (0.25, 0.50)
 CUT_BASED_MEDIUM = 2
 """``Tau_idIsoCut`` bit of the HPS Medium combined isolation."""
+CHUNK_EVENTS = 10_000
+"""Events tagged at a time by :func:`process_file`."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,17 @@ class MuTauPairs:
     source: np.ndarray
     """Index into :data:`SOURCES`; files without ``Tau_genPartFlav`` (collision data) have no
     truth, and every pair counts as genuine τh there: use only their totals."""
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[MuTauPairs], first_events: Sequence[int]) -> MuTauPairs:
+        """The pairs of consecutive event ranges as one, ``event_index`` shifted by each range's
+        first event (so indices stay unique over the file)."""
+        shifted = [p.event_index + start for p, start in zip(parts, first_events, strict=True)]
+        fields = [f for f in cls.__dataclass_fields__ if f != "event_index"]
+        return cls(
+            event_index=np.concatenate(shifted),
+            **{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields},
+        )
 
     @property
     def isolated(self) -> np.ndarray:
@@ -364,16 +379,6 @@ def tau_candidates(events: ak.Array) -> dict[str, np.ndarray]:
     return flat
 
 
-def weighted_pairs(
-    events: ak.Array, sample: str, weight: float, tau_ids: Mapping[str, TauId]
-) -> dict[str, WeightedPairs]:
-    """``{id name: WeightedPairs}`` of one sample's events under each τ ID."""
-    return {
-        key: WeightedPairs(sample, select_pairs(events, tau_id), weight)
-        for key, tau_id in tau_ids.items()
-    }
-
-
 REGIONS = {
     "OS isolated": (True, True),
     "SS isolated": (False, True),
@@ -481,6 +486,44 @@ class ProcessedSample:
     candidates: dict[str, np.ndarray]
 
 
+def process_file(
+    path: str | os.PathLike[str],
+    preset: str,
+    luminosity_pb: float,
+    tau_ids: Mapping[str, TauId],
+    *,
+    tagger: str = "deeptau",
+    chunk_events: int = CHUNK_EVENTS,
+) -> tuple[Normalisation, dict[str, WeightedPairs], dict[str, np.ndarray]]:
+    """Normalisation, μτh pairs under every τ ID and the preselected τ candidates of one file of
+    ``preset``, tagged with ``tagger`` ``chunk_events`` events at a time (memory stays that of
+    one chunk: a 80 k-event pileup sample read at once would hold ≈ 9 GB of PF candidates)."""
+    from jetml.api import tag
+    from jetml.nanoaod import events_from_tree, open_events_tree
+
+    if chunk_events < 1:
+        raise ValueError(f"chunk_events must be positive, got {chunk_events}")
+    tree = open_events_tree(path)
+    norm = normalisation(path, luminosity_pb, preset=preset)
+    starts = range(0, tree.num_entries, chunk_events)
+    parts: dict[str, list[MuTauPairs]] = {key: [] for key in tau_ids}
+    candidates: list[dict[str, np.ndarray]] = []
+    metadata = {"dataset": Path(path).stem, "filename": os.fspath(path)}
+    for start in starts:
+        stop = min(start + chunk_events, tree.num_entries)
+        events = events_from_tree(tree, entry_start=start, entry_stop=stop, metadata=metadata)
+        tagged = tag(events, tagger)
+        for key, tau_id in tau_ids.items():
+            parts[key].append(select_pairs(tagged, tau_id))
+        candidates.append(tau_candidates(tagged))
+    pairs = {
+        key: WeightedPairs(preset, MuTauPairs.concatenate(chunks, starts), norm.weight)
+        for key, chunks in parts.items()
+    }
+    flat = {f: np.concatenate([c[f] for c in candidates]) for f in candidates[0]}
+    return norm, pairs, flat
+
+
 def process_sample(
     preset: str,
     events: int,
@@ -490,14 +533,15 @@ def process_sample(
     *,
     tagger: str = "deeptau",
     jobs: int = 1,
+    chunk_events: int = CHUNK_EVENTS,
 ) -> ProcessedSample:
     """Generate (or take from the cache; ``jobs`` worker processes) ``preset``, attach
     ``tagger``'s scores, normalise it to ``luminosity_pb`` and select the μτh pairs under every
-    τ ID."""
-    from jetml.api import open_events, sample, tag
+    τ ID (:func:`process_file`)."""
+    from jetml.api import sample
 
     path = sample(preset, events, seed, jobs=jobs, progress=False)
-    tagged = tag(open_events(path), tagger)
-    norm = normalisation(path, luminosity_pb, preset=preset)
-    pairs = weighted_pairs(tagged, preset, norm.weight, tau_ids)
-    return ProcessedSample(preset, events, seed, norm, pairs, tau_candidates(tagged))
+    norm, pairs, candidates = process_file(
+        path, preset, luminosity_pb, tau_ids, tagger=tagger, chunk_events=chunk_events
+    )
+    return ProcessedSample(preset, events, seed, norm, pairs, candidates)

@@ -38,6 +38,24 @@ def test_mutau_pairs_follow_the_selection(sample_events) -> None:
     assert set(tight.event_index) <= set(pairs.event_index)
 
 
+def test_mutau_file_in_chunks_equals_one_pass(sample_file, sample_events) -> None:
+    path, events = sample_file("dy_mutauh"), sample_events("dy_mutauh")
+    ids = {"cut-based": mutau.cut_based_id(), "tight": mutau.cut_based_id(4)}
+    whole = mutau.process_file(path, "dy_mutauh", 1000.0, ids, chunk_events=len(events))
+    chunked = mutau.process_file(path, "dy_mutauh", 1000.0, ids, chunk_events=37)
+    assert whole[0] == chunked[0]
+    for key in ids:
+        a, b = whole[1][key].pairs, chunked[1][key].pairs
+        assert len(a.event_index) > 0
+        for field in a.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert whole[2].keys() == chunked[2].keys()
+    for field, values in whole[2].items():
+        np.testing.assert_array_equal(values, chunked[2][field], err_msg=field)
+    with pytest.raises(ValueError, match="chunk_events"):
+        mutau.process_file(path, "dy_mutauh", 1000.0, ids, chunk_events=0)
+
+
 def test_tau_sources_of_gen_part_flav() -> None:
     names = [mutau.SOURCES[i] for i in mutau.tau_source([0, 1, 2, 3, 4, 5])]
     assert names == ["jet → τh", "e → τh", "μ → τh", "e → τh", "μ → τh", "genuine τh"]
