@@ -55,10 +55,10 @@ install: $(INSTALLED)
 MODEL_BUILD := build/models
 AK8_SAMPLES := $(MODEL_BUILD)/ttbar_had.root $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root
 AK4_SAMPLES := $(MODEL_BUILD)/ttbar_semilep.root
-TAU_SAMPLES := $(MODEL_BUILD)/dy_tautau.root $(MODEL_BUILD)/dy_mutauh.root $(MODEL_BUILD)/w_jets.root \
-  $(MODEL_BUILD)/dy_ee.root $(MODEL_BUILD)/dy_mumu.root
 TRAIN_FLAGS := --width 0.25 --seed 1 --split-seed 1 --no-progress
 SHIPPED := deepak8 deepak8_md deepak8_full deepjet deepdoublex breg deeptau
+# trained at scale on the presets' pileup samples (μ = 30) by train-*-scale, shipped from $(SCALE_BUILD)
+PILEUP_SHIPPED := breg deeptau
 
 models: $(INSTALLED)
 	mkdir -p $(MODEL_BUILD)
@@ -67,24 +67,18 @@ models: $(INSTALLED)
 	$(BIN)/jetml generate zh_bb --events 1500 --seed 13 --pileup 0 --out $(MODEL_BUILD)/zh_bb.root --overwrite
 	$(BIN)/jetml generate ttbar_semilep --events 3000 --seed 14 --pileup 0 --out $(MODEL_BUILD)/ttbar_semilep.root --overwrite
 	$(BIN)/jetml generate zh_cc --events 1500 --seed 15 --pileup 0 --out $(MODEL_BUILD)/zh_cc.root --overwrite
-	$(BIN)/jetml generate dy_tautau --events 1500 --seed 31 --pileup 0 --out $(MODEL_BUILD)/dy_tautau.root --overwrite
-	$(BIN)/jetml generate w_jets --events 12000 --seed 32 --pileup 0 --out $(MODEL_BUILD)/w_jets.root --overwrite
-	$(BIN)/jetml generate dy_ee --events 3000 --seed 33 --pileup 0 --out $(MODEL_BUILD)/dy_ee.root --overwrite
-	$(BIN)/jetml generate dy_mumu --events 3000 --seed 34 --pileup 0 --out $(MODEL_BUILD)/dy_mumu.root --overwrite
-	$(BIN)/jetml generate dy_mutauh --events 2500 --seed 35 --pileup 0 --out $(MODEL_BUILD)/dy_mutauh.root --overwrite
 	cd $(MODEL_BUILD) && rm -rf $(SHIPPED)
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8
 	$(BIN)/jetml train deepak8_md --data $(AK8_SAMPLES) $(TRAIN_FLAGS) --epochs 15 --out $(MODEL_BUILD)/deepak8_md
 	$(BIN)/jetml train deepak8 --data $(AK8_SAMPLES) --width 1 --seed 1 --split-seed 1 --no-progress --epochs 0 --name deepak8_full --out $(MODEL_BUILD)/deepak8_full
 	$(BIN)/jetml train deepjet --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deepjet
 	$(BIN)/jetml train deepdoublex --data $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root $(MODEL_BUILD)/zh_cc.root --width 0.5 --seed 1 --split-seed 1 --no-progress --epochs 15 --batch-size 128 --out $(MODEL_BUILD)/deepdoublex
-	$(BIN)/jetml train breg --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 30 --batch-size 128 --out $(MODEL_BUILD)/breg
-	$(BIN)/jetml train deeptau --data $(TAU_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deeptau
+	$(MAKE) train-breg-scale train-deeptau-scale
 	for m in $(SHIPPED); do \
+	  src=$(MODEL_BUILD)/$$m; case " $(PILEUP_SHIPPED) " in *" $$m "*) src=$(SCALE_BUILD)/$$m;; esac; \
 	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \
-	  cp $(MODEL_BUILD)/$$m/$$m.onnx $(MODEL_BUILD)/$$m/$$m.card.json $(MODEL_BUILD)/$$m/$$m.pt \
-	    $(MODEL_BUILD)/$$m/preprocess.json jetml/models/$$m/ && \
-	  { test ! -f $(MODEL_BUILD)/$$m/grids.json || cp $(MODEL_BUILD)/$$m/grids.json jetml/models/$$m/ ; } ; \
+	  cp $$src/$$m.onnx $$src/$$m.card.json $$src/$$m.pt $$src/preprocess.json jetml/models/$$m/ && \
+	  { test ! -f $$src/grids.json || cp $$src/grids.json jetml/models/$$m/ ; } ; \
 	done
 
 # Issue 16 studies (notebooks 01, 02): at-scale training and independent evaluation samples,

@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 import torch
 
 from jetml.nn.base import TaggerNet
-from jetml.nn.breg import BRegression
+from jetml.nn.breg import BRegression, resolution
 from jetml.nn.data import ArrayDataset
 from jetml.nn.deepak8 import DeepAK8
 from jetml.nn.deepdoublex import DeepDoubleX
@@ -156,3 +156,14 @@ def test_early_stopping_restores_best_weights_and_is_reproducible() -> None:
     assert restored_loss == pytest.approx(result.best_val_loss, rel=1e-6)
     again, _ = run()
     assert again.history == result.history  # same seeds, same numbers
+
+
+def test_breg_quantiles_never_cross() -> None:
+    torch.manual_seed(0)
+    model = BRegression(n_features=8, hidden=(32, 16), width=1.0).eval()
+    with torch.no_grad():
+        model.head.bias.copy_(torch.tensor([0.0, 5.0, -5.0]))  # a free head would give q25 > q75
+        inputs = torch.randn(500, 8, 1) * 10.0  # far outside any standardised training range
+        out = model(inputs).numpy()
+    assert np.all(out[:, 2] > out[:, 1])
+    assert np.all(resolution(out) > 0)

@@ -7,7 +7,9 @@ provide) with hidden layers of 1024, 1024, 1024, 512, 256 and 128 units (batch n
 LeakyReLU; ``width`` scales them) and three outputs:
 
 * ``correction``: the estimate of the target ``y = pT(gen jet including neutrinos) / pT(reco)``;
-* ``q25`` and ``q75``: the 25% and 75% quantiles of ``y`` given the inputs.
+* ``q25`` and ``q75``: the 25% and 75% quantiles of ``y`` given the inputs, non-crossing by
+  construction (``q75 = q25 + softplus(·)``): a free third output let q25 exceed q75 on jets
+  unlike the training ones (seen on real CMS jets with a model trained on pileup samples).
 
 The network works on the standardised target ``(y - target_center) / target_scale`` (center and
 scale fitted on the training targets like the inputs: median and 68% half-width) and its exported
@@ -104,8 +106,10 @@ class BRegression(TaggerNet):
         return BREG_OUTPUTS
 
     def logits(self, *inputs: torch.Tensor) -> torch.Tensor:
-        """Standardised outputs (what the loss sees)."""
-        return self.head(self.body(inputs[0].flatten(1)))
+        """Standardised outputs (what the loss sees): correction, q25 and q25 + softplus(·)."""
+        raw = self.head(self.body(inputs[0].flatten(1)))
+        spread = nn.functional.softplus(raw[:, 2:3])
+        return torch.cat([raw[:, :2], raw[:, 1:2] + spread], dim=1)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         """``(batch, 3)``: correction, q25, q75 in units of the target (ratios near 1)."""
