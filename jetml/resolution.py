@@ -350,6 +350,20 @@ def event_b_jets(events: ak.Array, tagger: str = "breg") -> tuple[ak.Array, ak.A
     return jets[keep], correction[keep]
 
 
+def generator_corrections(events: ak.Array, tagger: str = "breg") -> ak.Array:
+    """For the jets of :func:`event_b_jets`, pT(gen jet with neutrinos) / pT where a generator
+    jet is matched, 1 elsewhere: what a perfect per-jet energy correction would apply. m_bb with
+    it (:func:`leading_b_jet_pair`) is the floor an energy regression alone can reach; the
+    angles, the choice of the two jets and unmatched jets still smear it."""
+    jets = events.Jet
+    correction = jets[f"jetml_{tagger}_correction"]
+    keep = (jets.hadronFlavour == 5) & ~np.isnan(correction)
+    index = jets.genJetIdx
+    valid = (index >= 0) & (index < ak.num(events.GenJet.pt, axis=1))
+    gen = events.GenJet.ptWithNu[ak.mask(index, valid)]
+    return ak.fill_none(gen / jets.pt, 1.0)[keep]
+
+
 def mass_resolution_improvement(
     raw: ArrayLike,
     corrected: ArrayLike,

@@ -20,7 +20,6 @@ PENDING_AT_SCALE = {
     "01_deepak8_ablation",
     "02_mass_decorrelation",
     "03_deeptau_mutau_visible_mass",
-    "04_bjet_regression",
 }
 """Notebooks whose full mode needs at-scale samples and models not yet produced (issue 16:
 `make study-samples study-models`; issue 17: `make train-deeptau-scale train-breg-scale

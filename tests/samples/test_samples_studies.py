@@ -109,6 +109,24 @@ def test_breg_response_uses_b_jets_and_pt_with_neutrinos(sample_events) -> None:
     np.testing.assert_array_equal(response.values(), reference)
 
 
+def test_generator_corrections_give_the_gen_jet_energy(sample_events) -> None:
+    from jetml import resolution
+    from jetml.api import tag
+
+    events = tag(sample_events("ttbar_semilep"), "breg")
+    jets, correction = resolution.event_b_jets(events)
+    ideal = resolution.generator_corrections(events)
+    assert ak.all(ak.num(ideal) == ak.num(correction)) and ak.sum(ak.num(ideal)) > 0
+    flat = resolution.regressed_b_jets(events)  # the matched ones, with pT(gen, nu) / pT
+    matched = ak.to_numpy(ak.flatten(jets.genJetIdx >= 0))
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(ideal))[matched], 1 / flat["raw"], rtol=1e-6)
+    assert np.all(ak.to_numpy(ak.flatten(ideal))[~matched] == 1.0)
+    # the corrected pair mass is the mass of the generator-level energies at reco angles
+    _, perfect = resolution.leading_b_jet_pair(jets, ideal)
+    raw, _ = resolution.leading_b_jet_pair(jets, correction)
+    assert len(perfect) == len(raw) > 0 and np.all(np.isfinite(perfect))
+
+
 def test_resolved_zh_and_dileptonic_ttbar_presets(sample_cache) -> None:
     from jetml.nanoaod import load_events
     from jetml.samples import get
