@@ -388,6 +388,16 @@ REGIONS = {
 """Region name: (opposite sign, isolated muon)."""
 
 
+def region_counts(pairs: MuTauPairs) -> dict[str, int]:
+    """Unweighted pairs in each of :data:`REGIONS`: how many simulated events carry a region's
+    expectation (a region fed by a handful of heavy-weight events is a lottery)."""
+    counts = {}
+    for name, (opposite, isolated) in REGIONS.items():
+        iso = pairs.isolated if isolated else pairs.anti_isolated
+        counts[name] = int(np.count_nonzero(iso & (pairs.opposite_sign == opposite)))
+    return counts
+
+
 @dataclass(frozen=True)
 class VisibleMassStack:
     """The OS isolated m_vis stack by source with QCD from SS, and the pseudo-data."""

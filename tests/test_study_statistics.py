@@ -157,3 +157,21 @@ def test_candidate_change_is_none_without_reference_candidates() -> None:
     change = mutau.candidate_change(np.array([True, True, False]), new, replicas=50, seed=2)
     assert change is not None and change.value == 0.0
     assert (change.n_signal, change.n_background) == (2, 2)
+
+
+def test_region_counts_of_pairs() -> None:
+    pairs = mutau.MuTauPairs(
+        event_index=np.arange(5),
+        visible_mass=np.full(5, 60.0),
+        opposite_sign=np.array([True, True, False, True, False]),
+        muon_isolation=np.array([0.05, 0.30, 0.10, 0.20, 0.45]),
+        tau_pt=np.full(5, 30.0),
+        tau_decay_mode=np.zeros(5, dtype=np.int64),
+        source=np.zeros(5, dtype=np.int64),
+    )
+    assert mutau.region_counts(pairs) == {
+        "OS isolated": 1,
+        "SS isolated": 1,
+        "OS anti-isolated": 1,  # 0.20 is in neither region
+        "SS anti-isolated": 1,
+    }
