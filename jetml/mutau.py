@@ -40,8 +40,17 @@ _SOURCE_OF_FLAV = np.array([1, 3, 2, 3, 2, 0])  # Tau_genPartFlav 0..5 -> index 
 DECAY_MODES = (0, 1, 10)
 ISOLATED_MAX = 0.15
 ANTI_ISOLATED = (0.25, 0.50)
+DELTA_BETA_FIELD = "idDeltaBetaIsoCut"
+BIT_FIELDS = ("idIsoCut", DELTA_BETA_FIELD)
+"""``Tau`` fields that are working-point bit masks."""
 CUT_BASED_MEDIUM = 2
 """``Tau_idIsoCut`` bit of the HPS Medium combined isolation."""
+DELTA_BETA = 0.2
+"""Δβ factor of CMS's Run-2 HPS combined isolation (byCombinedIsolationDeltaBetaCorr3Hits)."""
+PILEUP_CONE = 0.8
+"""ΔR of the charged pileup sum of the Δβ correction."""
+ISOLATION_WPS = {1: 2.5, 2: 1.5, 4: 0.8}
+"""Cut-based isolation bit -> maximum isolation (GeV): Loose, Medium, Tight."""
 CHUNK_EVENTS = 10_000
 """Events tagged at a time by :func:`process_file`."""
 
@@ -49,7 +58,7 @@ CHUNK_EVENTS = 10_000
 @dataclass(frozen=True)
 class TauId:
     """A τh identification: a name and the minimum of each ``Tau`` field it cuts on
-    (a field ``idIsoCut`` is a bit mask: the bit must be set)."""
+    (the fields of :data:`BIT_FIELDS` are bit masks: the bit must be set)."""
 
     name: str
     minimum: Mapping[str, float]
@@ -59,18 +68,69 @@ class TauId:
         :func:`tau_candidates`."""
         passed = taus["pt"] > -np.inf
         for field, value in self.minimum.items():
-            if field == "idIsoCut":
+            if field in BIT_FIELDS:
                 passed = passed & ((taus[field] & int(value)) > 0)
             else:
                 passed = passed & (taus[field] >= value)
         return passed
 
 
-def cut_based_id(bit: int = CUT_BASED_MEDIUM) -> TauId:
-    """``Tau_idIsoCut`` (bit 1 Loose, 2 Medium, 4 Tight) with the samples' own anti-lepton
-    decision: jetml's HPS-like taus are never built from PF-identified muons or electrons."""
+def cut_based_id(bit: int = CUT_BASED_MEDIUM, *, delta_beta: bool = False) -> TauId:
+    """HPS combined isolation (bit 1 Loose, 2 Medium, 4 Tight) with the samples' own anti-lepton
+    decision (jetml's HPS-like taus are never built from PF-identified muons or electrons):
+    ``Tau_idIsoCut`` (charged + neutral, no pileup correction), or with ``delta_beta`` the
+    Δβ-corrected isolation CMS cuts on (:func:`delta_beta_isolation`; needs
+    :func:`attach_delta_beta_id`)."""
     names = {1: "Loose", 2: "Medium", 4: "Tight"}
-    return TauId(f"cut-based idIsoCut {names.get(bit, bit)}", {"idIsoCut": bit})
+    field = DELTA_BETA_FIELD if delta_beta else "idIsoCut"
+    label = "Δβ-corrected isolation" if delta_beta else "idIsoCut"
+    return TauId(f"cut-based {label} {names.get(bit, bit)}", {field: bit})
+
+
+def delta_beta_isolation(events: ak.Array) -> ak.Array:
+    """Per ``Tau``: chargedIso + max(0, neutralIso - Δβ · Σ pT of charged PF candidates with
+    pT > 0.5 GeV, |dz - dz(τ)| > 0.2 cm and ΔR < 0.8) in GeV — CMS's Run-2 HPS
+    byCombinedIsolationDeltaBetaCorr. The samples' ``rawIso`` has no pileup correction, so its
+    working points lose most genuine τh at μ = 30. Flat numpy over (τ, candidate) pairs of
+    the same event."""
+    taus, cands = events.Tau, events.PFCands
+
+    def flat(array: ak.Array) -> np.ndarray:
+        return ak.to_numpy(ak.flatten(array)).astype(np.float64)
+
+    keep = (flat(cands.charge) != 0) & (flat(cands.pt) > 0.5)  # flat columns: no collection copy
+    n_taus = ak.to_numpy(ak.num(taus.pt, axis=1))
+    n_cands = ak.to_numpy(ak.num(cands.pt, axis=1))
+    cand_event = np.repeat(np.arange(len(n_cands)), n_cands)
+    n_charged = np.bincount(cand_event[keep], minlength=len(n_cands))
+
+    tau_event = np.repeat(np.arange(len(n_taus)), n_taus)
+    per_tau = n_charged[tau_event]
+    pair_tau = np.repeat(np.arange(len(tau_event)), per_tau)
+    first = np.cumsum(per_tau) - per_tau
+    within = np.arange(int(per_tau.sum())) - np.repeat(first, per_tau)
+    pair_cand = np.repeat((np.cumsum(n_charged) - n_charged)[tau_event], per_tau) + within
+    t_eta, t_phi, t_dz = flat(taus.eta), flat(taus.phi), flat(taus.dz)
+    c_eta, c_phi, c_dz, c_pt = (flat(cands[f])[keep] for f in ("eta", "phi", "dz", "pt"))
+    dphi = np.mod(t_phi[pair_tau] - c_phi[pair_cand] + np.pi, 2 * np.pi) - np.pi
+    dr2 = (t_eta[pair_tau] - c_eta[pair_cand]) ** 2 + dphi**2
+    pileup = (np.abs(c_dz[pair_cand] - t_dz[pair_tau]) > 0.2) & (dr2 < PILEUP_CONE**2)
+    pileup_sum = np.bincount(
+        pair_tau[pileup], weights=c_pt[pair_cand[pileup]], minlength=len(tau_event)
+    )
+    iso = flat(taus.chargedIso) + np.maximum(0.0, flat(taus.neutralIso) - DELTA_BETA * pileup_sum)
+    return ak.unflatten(iso, n_taus)
+
+
+def attach_delta_beta_id(events: ak.Array) -> ak.Array:
+    """``events`` with ``Tau.idDeltaBetaIsoCut``: the :data:`ISOLATION_WPS` bits of
+    :func:`delta_beta_isolation` (the field :func:`cut_based_id` with ``delta_beta`` cuts on)."""
+    iso = delta_beta_isolation(events)
+    bits = sum(
+        ak.values_astype(iso < limit, np.uint8) * bit for bit, limit in ISOLATION_WPS.items()
+    )
+    events["Tau", DELTA_BETA_FIELD] = bits
+    return events
 
 
 def deeptau_id(
@@ -373,7 +433,7 @@ def tau_candidates(events: ak.Array) -> dict[str, np.ndarray]:
     """Flat arrays of the preselected τh candidates of ``events`` (pT, decay mode, source and
     every ``Tau`` field the IDs may cut on), for efficiencies and fake rates per τ."""
     taus = preselected_taus(events)
-    fields = [f for f in taus.fields if f.startswith("jetml_") or f == "idIsoCut"]
+    fields = [f for f in taus.fields if f.startswith("jetml_") or f in BIT_FIELDS]
     flat = {f: ak.to_numpy(ak.flatten(taus[f])) for f in ("pt", "decayMode", *fields)}
     flat["source"] = tau_source(ak.to_numpy(ak.flatten(taus.genPartFlav)))
     return flat
@@ -522,7 +582,7 @@ def process_file(
     for start in starts:
         stop = min(start + chunk_events, tree.num_entries)
         events = events_from_tree(tree, entry_start=start, entry_stop=stop, metadata=metadata)
-        tagged = tag(events, tagger)
+        tagged = attach_delta_beta_id(tag(events, tagger))
         for key, tau_id in tau_ids.items():
             parts[key].append(select_pairs(tagged, tau_id))
         candidates.append(tau_candidates(tagged))
