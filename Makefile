@@ -116,7 +116,7 @@ study-models: $(INSTALLED)
 	test -f $(STUDY)/models/disco_lam10/disco_lam10.card.json || $(BIN)/jetml train deepak8_disco --lam 10 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam10 --name disco_lam10 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
 	test -f $(STUDY)/models/disco_lam100/disco_lam100.card.json || $(BIN)/jetml train deepak8_disco --lam 100 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam100 --name disco_lam100 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
 
-# Issue 17 at-scale runs: written, not yet run (CPU estimates measured on small runs: docs/studies.md).
+# Issue 17 at-scale runs (run; what they cost and measured: docs/studies.md).
 # Training samples use seeds 1xx (the shipped models: 1x/3x; the studies: 14xx/17xx/18xx); models go
 # to $(SCALE_BUILD)/<name>, never over jetml/models (shipping one is a deliberate copy, as in `models`).
 SCALE_BUILD := build/scale

@@ -19,12 +19,10 @@ PLACEHOLDER = "The answer appears here"
 PENDING_AT_SCALE = {
     "01_deepak8_ablation",
     "02_mass_decorrelation",
-    "03_deeptau_mutau_visible_mass",
 }
 """Notebooks whose full mode needs at-scale samples and models not yet produced (issue 16:
-`make study-samples study-models`; issue 17: `make train-deeptau-scale train-breg-scale
-study-mutau study-breg`): committed from a QUICK run that says so in its answer. Remove a
-name once its full-mode run is committed (the test below then insists on it)."""
+`make study-samples study-models`): committed from a QUICK run that says so in its answer.
+Remove a name once its full-mode run is committed (the test below then insists on it)."""
 
 
 @pytest.fixture(scope="module")
