@@ -31,6 +31,7 @@ import hist
 import numpy as np
 from numpy.typing import ArrayLike
 
+from jetml.errors import InputFileError
 from jetml.metrics import Estimate, clopper_pearson
 from jetml.normalisation import Normalisation, normalisation, poisson_pseudo_data
 
@@ -567,13 +568,15 @@ def process_file(
 ) -> tuple[Normalisation, dict[str, WeightedPairs], dict[str, np.ndarray]]:
     """Normalisation, μτh pairs under every τ ID and the preselected τ candidates of one file of
     ``preset``, tagged with ``tagger`` ``chunk_events`` events at a time (memory stays that of
-    one chunk: a 80 k-event pileup sample read at once would hold ≈ 9 GB of PF candidates)."""
+    one chunk: an 80 k-event pileup sample read at once would hold ≈ 9 GB of PF candidates)."""
     from jetml.api import tag
     from jetml.nanoaod import events_from_tree, open_events_tree
 
     if chunk_events < 1:
         raise ValueError(f"chunk_events must be positive, got {chunk_events}")
     tree = open_events_tree(path)
+    if tree.num_entries == 0:
+        raise InputFileError(f"{path}: no events")
     norm = normalisation(path, luminosity_pb, preset=preset)
     starts = range(0, tree.num_entries, chunk_events)
     parts: dict[str, list[MuTauPairs]] = {key: [] for key in tau_ids}

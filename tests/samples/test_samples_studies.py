@@ -56,6 +56,14 @@ def test_mutau_file_in_chunks_equals_one_pass(sample_file, sample_events) -> Non
         mutau.process_file(path, "dy_mutauh", 1000.0, ids, chunk_events=0)
 
 
+def test_mutau_file_without_events(tmp_path) -> None:
+    path = tmp_path / "empty.root"
+    with uproot.recreate(path) as file:
+        file["Events"] = {"run": np.zeros(0, dtype=np.uint32)}
+    with pytest.raises(InputFileError, match=r"empty\.root: no events"):
+        mutau.process_file(path, "dy_mutauh", 1000.0, {"cut-based": mutau.cut_based_id()})
+
+
 def test_delta_beta_isolation_subtracts_charged_pileup(sample_file) -> None:
     from jetml.nanoaod import load_events
 
