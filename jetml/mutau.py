@@ -48,8 +48,12 @@ CUT_BASED_MEDIUM = 2
 """``Tau_idIsoCut`` bit of the HPS Medium combined isolation."""
 DELTA_BETA = 0.2
 """Δβ factor of CMS's Run-2 HPS combined isolation (byCombinedIsolationDeltaBetaCorr3Hits)."""
-PILEUP_CONE = 0.8
-"""ΔR of the charged pileup sum of the Δβ correction."""
+CMS_PILEUP_CONE = 0.8
+"""ΔR of CMS's charged pileup sum of the Δβ correction."""
+STORED_CONE = 0.5
+"""ΔR around each τ inside which jetml's PFNano samples store every PF candidate (outside it only
+jet constituents, and CHS AK4 jets hold no pileup charged candidates): the pileup sum is taken
+there and scaled by the cone areas (0.8 / 0.5)², pileup being uniform on that scale."""
 ISOLATION_WPS = {1: 2.5, 2: 1.5, 4: 0.8}
 """Cut-based isolation bit -> maximum isolation (GeV): Loose, Medium, Tight."""
 CHUNK_EVENTS = 10_000
@@ -91,8 +95,9 @@ def cut_based_id(bit: int = CUT_BASED_MEDIUM, *, delta_beta: bool = False) -> Ta
 def delta_beta_isolation(events: ak.Array) -> ak.Array:
     """Per ``Tau``: chargedIso + max(0, neutralIso - Δβ · Σ pT of charged PF candidates with
     pT > 0.5 GeV, |dz - dz(τ)| > 0.2 cm and ΔR < 0.8) in GeV — CMS's Run-2 HPS
-    byCombinedIsolationDeltaBetaCorr. The samples' ``rawIso`` has no pileup correction, so its
-    working points lose most genuine τh at μ = 30. Flat numpy over (τ, candidate) pairs of
+    byCombinedIsolationDeltaBetaCorr, with the ΔR < 0.8 sum estimated from the ΔR < 0.5 one the
+    samples store (:data:`STORED_CONE`). The samples' ``rawIso`` has no pileup correction, so
+    its working points lose most genuine τh at μ = 30. Flat numpy over (τ, candidate) pairs of
     the same event."""
     taus, cands = events.Tau, events.PFCands
 
@@ -115,10 +120,11 @@ def delta_beta_isolation(events: ak.Array) -> ak.Array:
     c_eta, c_phi, c_dz, c_pt = (flat(cands[f])[keep] for f in ("eta", "phi", "dz", "pt"))
     dphi = np.mod(t_phi[pair_tau] - c_phi[pair_cand] + np.pi, 2 * np.pi) - np.pi
     dr2 = (t_eta[pair_tau] - c_eta[pair_cand]) ** 2 + dphi**2
-    pileup = (np.abs(c_dz[pair_cand] - t_dz[pair_tau]) > 0.2) & (dr2 < PILEUP_CONE**2)
-    pileup_sum = np.bincount(
+    pileup = (np.abs(c_dz[pair_cand] - t_dz[pair_tau]) > 0.2) & (dr2 < STORED_CONE**2)
+    stored_sum = np.bincount(
         pair_tau[pileup], weights=c_pt[pair_cand[pileup]], minlength=len(tau_event)
     )
+    pileup_sum = stored_sum * (CMS_PILEUP_CONE / STORED_CONE) ** 2
     iso = flat(taus.chargedIso) + np.maximum(0.0, flat(taus.neutralIso) - DELTA_BETA * pileup_sum)
     return ak.unflatten(iso, n_taus)
 

@@ -71,11 +71,12 @@ def test_delta_beta_isolation_subtracts_charged_pileup(sample_file) -> None:
     iso = mutau.delta_beta_isolation(events)
     taus, cands = events.Tau, events.PFCands
     assert ak.all(ak.num(iso) == ak.num(taus)) and ak.sum(ak.num(taus)) > 0
-    # reference: nested awkward over (tau, charged candidate) pairs with coffea's delta_r
+    # reference: nested awkward over (tau, charged candidate) pairs with coffea's delta_r; the
+    # samples store every candidate within 0.5 of a tau, the sum is scaled to CMS's 0.8 cone
     charged = cands[(cands.charge != 0) & (cands.pt > 0.5)]
     tau, cand = ak.unzip(ak.cartesian([taus, charged], axis=1, nested=True))
-    pileup = (np.abs(cand.dz - tau.dz) > 0.2) & (tau.delta_r(cand) < 0.8)
-    pileup_sum = ak.sum(ak.where(pileup, cand.pt, 0.0), axis=-1)
+    pileup = (np.abs(cand.dz - tau.dz) > 0.2) & (tau.delta_r(cand) < 0.5)
+    pileup_sum = ak.sum(ak.where(pileup, cand.pt, 0.0), axis=-1) * (0.8 / 0.5) ** 2
     expected = taus.chargedIso + np.maximum(0.0, taus.neutralIso - 0.2 * pileup_sum)
     np.testing.assert_allclose(ak.flatten(iso), ak.flatten(expected), rtol=1e-6, atol=1e-6)
     assert ak.all(iso <= taus.rawIso + 1e-4) and ak.any(iso < taus.rawIso - 0.1)
