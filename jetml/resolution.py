@@ -320,10 +320,8 @@ def regressed_b_jets(events: ak.Array, tagger: str = "breg") -> dict[str, np.nda
     ``corrected`` (pT / pT(gen, nu), before and after the correction)."""
     jets = events.Jet
     correction = jets[f"jetml_{tagger}_correction"]
-    index = jets.genJetIdx
-    valid = (index >= 0) & (index < ak.num(events.GenJet.pt, axis=1))
-    gen = events.GenJet.ptWithNu[ak.mask(index, valid)]
-    keep = (jets.hadronFlavour == 5) & ~np.isnan(correction) & valid
+    gen = _gen_pt_with_nu(events)
+    keep = _regressed_b(jets, correction) & ~ak.is_none(gen, axis=1)
     flat = {
         "pt": jets.pt,
         "eta": jets.eta,
@@ -346,7 +344,7 @@ def event_b_jets(events: ak.Array, tagger: str = "breg") -> tuple[ak.Array, ak.A
     corrections: the input of :func:`leading_b_jet_pair`."""
     jets = events.Jet
     correction = jets[f"jetml_{tagger}_correction"]
-    keep = (jets.hadronFlavour == 5) & ~np.isnan(correction)
+    keep = _regressed_b(jets, correction)
     return jets[keep], correction[keep]
 
 
@@ -356,12 +354,20 @@ def generator_corrections(events: ak.Array, tagger: str = "breg") -> ak.Array:
     it (:func:`leading_b_jet_pair`) is the floor an energy regression alone can reach; the
     angles, the choice of the two jets and unmatched jets still smear it."""
     jets = events.Jet
-    correction = jets[f"jetml_{tagger}_correction"]
-    keep = (jets.hadronFlavour == 5) & ~np.isnan(correction)
-    index = jets.genJetIdx
+    keep = _regressed_b(jets, jets[f"jetml_{tagger}_correction"])
+    return ak.fill_none(_gen_pt_with_nu(events) / jets.pt, 1.0)[keep]
+
+
+def _regressed_b(jets: ak.Array, correction: ak.Array) -> ak.Array:
+    """b jets (``hadronFlavour`` 5) the regression evaluated (a finite correction)."""
+    return (jets.hadronFlavour == 5) & ~np.isnan(correction)
+
+
+def _gen_pt_with_nu(events: ak.Array) -> ak.Array:
+    """Per ``Jet``, its matched generator jet's pT with neutrinos; None where unmatched."""
+    index = events.Jet.genJetIdx
     valid = (index >= 0) & (index < ak.num(events.GenJet.pt, axis=1))
-    gen = events.GenJet.ptWithNu[ak.mask(index, valid)]
-    return ak.fill_none(gen / jets.pt, 1.0)[keep]
+    return events.GenJet.ptWithNu[ak.mask(index, valid)]
 
 
 def mass_resolution_improvement(
