@@ -14,7 +14,7 @@ DEMO_OUT := build/demo
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # 01 and 02 run in full mode only on the at-scale study files (make study-samples study-models).
 STUDY_NOTEBOOKS := notebooks/01_deepak8_ablation.ipynb notebooks/02_mass_decorrelation.ipynb
-STUDY_READY = $(wildcard $(STUDY)/models/disco_lam100/disco_lam100.card.json $(STUDY)/eval/zh_cc.root)
+STUDY_READY = $(wildcard $(STUDY_SHIPPED)/disco_lam100/disco_lam100.card.json $(STUDY)/eval/zh_cc.root)
 
 .PHONY: demo test lint install clean models lab notebooks study-samples study-models
 .PHONY: train-deeptau-scale train-breg-scale study-mutau study-breg
@@ -74,6 +74,7 @@ models: $(INSTALLED)
 	$(BIN)/jetml train deepjet --data $(AK4_SAMPLES) $(TRAIN_FLAGS) --epochs 20 --batch-size 128 --out $(MODEL_BUILD)/deepjet
 	$(BIN)/jetml train deepdoublex --data $(MODEL_BUILD)/qcd.root $(MODEL_BUILD)/zh_bb.root $(MODEL_BUILD)/zh_cc.root --width 0.5 --seed 1 --split-seed 1 --no-progress --epochs 15 --batch-size 128 --out $(MODEL_BUILD)/deepdoublex
 	$(MAKE) train-breg-scale train-deeptau-scale
+	$(MAKE) study-samples study-models
 	for m in $(SHIPPED); do \
 	  src=$(MODEL_BUILD)/$$m; case " $(PILEUP_SHIPPED) " in *" $$m "*) src=$(SCALE_BUILD)/$$m;; esac; \
 	  rm -rf jetml/models/$$m && mkdir -p jetml/models/$$m && \
@@ -81,40 +82,48 @@ models: $(INSTALLED)
 	  { test ! -f $$src/grids.json || cp $$src/grids.json jetml/models/$$m/ ; } ; \
 	done
 
-# Issue 16 studies (notebooks 01, 02): at-scale training and independent evaluation samples,
-# then the study models (jetml.evaluation declares them; a test checks these lines against it).
-# Hours of CPU: see docs/studies.md for the measured estimate. Not run by CI. A finished model
-# (its card exists) is kept, so an interrupted study-models resumes.
+# Issue 16 studies (notebooks 01, 02; part of `models`): at-scale training and independent
+# evaluation samples, then the study models (jetml.evaluation declares them; a test checks these
+# lines against it). Hours of CPU: see docs/studies.md. Not run by CI. A finished sample file or
+# model (its card exists) is kept, so an interrupted run resumes. The trained models are then
+# shipped to $(STUDY_SHIPPED) (committed: the notebooks read them there).
 STUDY := build/study
+STUDY_SHIPPED := jetml/models/study
+STUDY_MODEL_NAMES := ablation_kin ablation_kinpid ablation_full md_lam0 md_lam0p3 md_lam1 md_lam3 disco_lam1 disco_lam10 disco_lam100
 STUDY_TRAIN := $(STUDY)/train/qcd.root $(STUDY)/train/ttbar_had.root $(STUDY)/train/ww.root $(STUDY)/train/zz.root $(STUDY)/train/zh_bb.root $(STUDY)/train/zh_cc.root
 
 study-samples: $(INSTALLED)
 	mkdir -p $(STUDY)/train $(STUDY)/eval
-	$(BIN)/jetml generate qcd --events 40000 --seed 201 --out $(STUDY)/train/qcd.root --overwrite
-	$(BIN)/jetml generate ttbar_had --events 15000 --seed 202 --out $(STUDY)/train/ttbar_had.root --overwrite
-	$(BIN)/jetml generate ww --events 12000 --seed 203 --out $(STUDY)/train/ww.root --overwrite
-	$(BIN)/jetml generate zz --events 12000 --seed 204 --out $(STUDY)/train/zz.root --overwrite
-	$(BIN)/jetml generate zh_bb --events 20000 --seed 205 --out $(STUDY)/train/zh_bb.root --overwrite
-	$(BIN)/jetml generate zh_cc --events 20000 --seed 206 --out $(STUDY)/train/zh_cc.root --overwrite
-	$(BIN)/jetml generate qcd --events 120000 --seed 901 --out $(STUDY)/eval/qcd.root --overwrite
-	$(BIN)/jetml generate ttbar_had --events 32000 --seed 902 --out $(STUDY)/eval/ttbar_had.root --overwrite
-	$(BIN)/jetml generate ww --events 45000 --seed 903 --out $(STUDY)/eval/ww.root --overwrite
-	$(BIN)/jetml generate zz --events 45000 --seed 904 --out $(STUDY)/eval/zz.root --overwrite
-	$(BIN)/jetml generate zh_bb --events 110000 --seed 905 --out $(STUDY)/eval/zh_bb.root --overwrite
-	$(BIN)/jetml generate zh_cc --events 90000 --seed 906 --out $(STUDY)/eval/zh_cc.root --overwrite
+	test -f $(STUDY)/train/qcd.root || $(BIN)/jetml generate qcd --events 40000 --seed 201 --out $(STUDY)/train/qcd.root --overwrite
+	test -f $(STUDY)/train/ttbar_had.root || $(BIN)/jetml generate ttbar_had --events 15000 --seed 202 --out $(STUDY)/train/ttbar_had.root --overwrite
+	test -f $(STUDY)/train/ww.root || $(BIN)/jetml generate ww --events 12000 --seed 203 --out $(STUDY)/train/ww.root --overwrite
+	test -f $(STUDY)/train/zz.root || $(BIN)/jetml generate zz --events 12000 --seed 204 --out $(STUDY)/train/zz.root --overwrite
+	test -f $(STUDY)/train/zh_bb.root || $(BIN)/jetml generate zh_bb --events 20000 --seed 205 --out $(STUDY)/train/zh_bb.root --overwrite
+	test -f $(STUDY)/train/zh_cc.root || $(BIN)/jetml generate zh_cc --events 20000 --seed 206 --out $(STUDY)/train/zh_cc.root --overwrite
+	test -f $(STUDY)/eval/qcd.root || $(BIN)/jetml generate qcd --events 60000 --seed 901 --pthat-min 350 --out $(STUDY)/eval/qcd.root --overwrite
+	test -f $(STUDY)/eval/ttbar_had.root || $(BIN)/jetml generate ttbar_had --events 32000 --seed 902 --out $(STUDY)/eval/ttbar_had.root --overwrite
+	test -f $(STUDY)/eval/ww.root || $(BIN)/jetml generate ww --events 24000 --seed 903 --pthat-min 350 --out $(STUDY)/eval/ww.root --overwrite
+	test -f $(STUDY)/eval/zz.root || $(BIN)/jetml generate zz --events 24000 --seed 904 --pthat-min 350 --out $(STUDY)/eval/zz.root --overwrite
+	test -f $(STUDY)/eval/zh_bb.root || $(BIN)/jetml generate zh_bb --events 58000 --seed 905 --pthat-min 350 --out $(STUDY)/eval/zh_bb.root --overwrite
+	test -f $(STUDY)/eval/zh_cc.root || $(BIN)/jetml generate zh_cc --events 54000 --seed 906 --pthat-min 350 --out $(STUDY)/eval/zh_cc.root --overwrite
 
 study-models: $(INSTALLED)
 	mkdir -p $(STUDY)/models
-	test -f $(STUDY)/models/ablation_kin/ablation_kin.card.json || $(BIN)/jetml train deepak8 --inputs kin --data $(STUDY_TRAIN) --out $(STUDY)/models/ablation_kin --name ablation_kin --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/ablation_kinpid/ablation_kinpid.card.json || $(BIN)/jetml train deepak8 --inputs kinpid --data $(STUDY_TRAIN) --out $(STUDY)/models/ablation_kinpid --name ablation_kinpid --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/ablation_full/ablation_full.card.json || $(BIN)/jetml train deepak8 --inputs full --data $(STUDY_TRAIN) --out $(STUDY)/models/ablation_full --name ablation_full --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/md_lam0/md_lam0.card.json || $(BIN)/jetml train deepak8_md --lam 0 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam0 --name md_lam0 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/md_lam0p3/md_lam0p3.card.json || $(BIN)/jetml train deepak8_md --lam 0.3 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam0p3 --name md_lam0p3 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/md_lam1/md_lam1.card.json || $(BIN)/jetml train deepak8_md --lam 1 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam1 --name md_lam1 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/md_lam3/md_lam3.card.json || $(BIN)/jetml train deepak8_md --lam 3 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam3 --name md_lam3 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/disco_lam1/disco_lam1.card.json || $(BIN)/jetml train deepak8_disco --lam 1 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam1 --name disco_lam1 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/disco_lam10/disco_lam10.card.json || $(BIN)/jetml train deepak8_disco --lam 10 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam10 --name disco_lam10 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
-	test -f $(STUDY)/models/disco_lam100/disco_lam100.card.json || $(BIN)/jetml train deepak8_disco --lam 100 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam100 --name disco_lam100 --width 0.25 --seed 1 --split-seed 1 --epochs 15 --no-progress
+	test -f $(STUDY)/models/ablation_kin/ablation_kin.card.json || $(BIN)/jetml train deepak8 --inputs kin --data $(STUDY_TRAIN) --out $(STUDY)/models/ablation_kin --name ablation_kin --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/ablation_kinpid/ablation_kinpid.card.json || $(BIN)/jetml train deepak8 --inputs kinpid --data $(STUDY_TRAIN) --out $(STUDY)/models/ablation_kinpid --name ablation_kinpid --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/ablation_full/ablation_full.card.json || $(BIN)/jetml train deepak8 --inputs full --data $(STUDY_TRAIN) --out $(STUDY)/models/ablation_full --name ablation_full --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/md_lam0/md_lam0.card.json || $(BIN)/jetml train deepak8_md --lam 0 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam0 --name md_lam0 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/md_lam0p3/md_lam0p3.card.json || $(BIN)/jetml train deepak8_md --lam 0.3 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam0p3 --name md_lam0p3 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/md_lam1/md_lam1.card.json || $(BIN)/jetml train deepak8_md --lam 1 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam1 --name md_lam1 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/md_lam3/md_lam3.card.json || $(BIN)/jetml train deepak8_md --lam 3 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam3 --name md_lam3 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/disco_lam1/disco_lam1.card.json || $(BIN)/jetml train deepak8_disco --lam 1 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam1 --name disco_lam1 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/disco_lam10/disco_lam10.card.json || $(BIN)/jetml train deepak8_disco --lam 10 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam10 --name disco_lam10 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/disco_lam100/disco_lam100.card.json || $(BIN)/jetml train deepak8_disco --lam 100 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam100 --name disco_lam100 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	for m in $(STUDY_MODEL_NAMES); do \
+	  rm -rf $(STUDY_SHIPPED)/$$m && mkdir -p $(STUDY_SHIPPED)/$$m && \
+	  cp $(STUDY)/models/$$m/$$m.onnx $(STUDY)/models/$$m/$$m.card.json $(STUDY)/models/$$m/$$m.pt \
+	    $(STUDY)/models/$$m/preprocess.json $(STUDY_SHIPPED)/$$m/ ; \
+	done
 
 # Issue 17 at-scale runs (run; what they cost and measured: docs/studies.md).
 # Training samples use seeds 1xx (the shipped models: 1x/3x; the studies: 14xx/17xx/18xx); models go

@@ -134,14 +134,16 @@ def sample(
     seed: int,
     *,
     pileup: float | None = None,
+    pthat_min: float | None = None,
     jobs: int = 1,
     progress: bool = True,
 ) -> Path:
     """Path of the cached PFNano sample (``preset``, ``events``, ``seed``; ``pileup``: mean
-    pileup interactions, None for the preset's default), generated into the sample cache
+    pileup interactions, None for the preset's default; ``pthat_min``: the hard process's
+    PhaseSpace:pTHatMin in GeV, None for the preset's), generated into the sample cache
     (``$JETML_CACHE``) with a progress bar on first use: the file ``jetml.samples.get`` and
     ``jetml run PRESET`` use for the same arguments."""
-    request = GenerationRequest(preset, events, seed, pileup=pileup)
+    request = GenerationRequest(preset, events, seed, pthat_min=pthat_min, pileup=pileup)
     request.validate()
     path = cached_path(request)
     if path.is_file():

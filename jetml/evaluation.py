@@ -35,11 +35,13 @@ from jetml.substructure import subjet_pair_significance, traditional_scores
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """One generated sample: ``jetml generate PRESET --events N --seed S``."""
+    """One generated sample: ``jetml generate PRESET --events N --seed S [--pthat-min P]``."""
 
     preset: str
     events: int
     seed: int
+    pthat_min: float | None = None
+    """PhaseSpace:pTHatMin in GeV (None: the preset's)."""
 
 
 TRAINING_SAMPLES: dict[str, SampleSpec] = {
@@ -51,13 +53,16 @@ TRAINING_SAMPLES: dict[str, SampleSpec] = {
     "zh_cc": SampleSpec("zh_cc", 20000, 206),
 }
 """At-scale training samples (≥ 150 k labelled AK8 jets with pT ≥ 300 GeV, see docs/studies.md)."""
+EVALUATION_PTHAT_MIN = 350.0
+"""pTHatMin of the evaluation samples (GeV; the presets' 300, ttbar_had's 400 kept): twice the
+jets per event in 400-1200 GeV of the presets' threshold (docs/studies.md)."""
 EVALUATION_SAMPLES: dict[str, SampleSpec] = {
-    "qcd": SampleSpec("qcd", 120000, 901),
+    "qcd": SampleSpec("qcd", 60000, 901, EVALUATION_PTHAT_MIN),
     "ttbar_had": SampleSpec("ttbar_had", 32000, 902),
-    "ww": SampleSpec("ww", 45000, 903),
-    "zz": SampleSpec("zz", 45000, 904),
-    "zh_bb": SampleSpec("zh_bb", 110000, 905),
-    "zh_cc": SampleSpec("zh_cc", 90000, 906),
+    "ww": SampleSpec("ww", 24000, 903, EVALUATION_PTHAT_MIN),
+    "zz": SampleSpec("zz", 24000, 904, EVALUATION_PTHAT_MIN),
+    "zh_bb": SampleSpec("zh_bb", 58000, 905, EVALUATION_PTHAT_MIN),
+    "zh_cc": SampleSpec("zh_cc", 54000, 906, EVALUATION_PTHAT_MIN),
 }
 """At-scale evaluation samples: ≥ 50 k QCD and ≥ 20 k jets of each signal class in the
 evaluation selection (sizes from the measured jets per event, docs/studies.md)."""
@@ -66,7 +71,7 @@ QUICK_TRAINING_SAMPLES: dict[str, SampleSpec] = {
     for name, spec in TRAINING_SAMPLES.items()
 }
 QUICK_EVALUATION_SAMPLES: dict[str, SampleSpec] = {
-    name: SampleSpec(spec.preset, 300 if name == "qcd" else 100, spec.seed)
+    name: SampleSpec(spec.preset, 300 if name == "qcd" else 100, spec.seed, spec.pthat_min)
     for name, spec in EVALUATION_SAMPLES.items()
 }
 
@@ -86,7 +91,7 @@ STUDY_MODELS: dict[str, tuple[str, ...]] = {
 common settings :data:`STUDY_TRAIN_FLAGS`). The ablation trio differs only in ``--inputs``;
 ``ablation_full`` is the nominal of the decorrelation study (same network and data)."""
 STUDY_TRAIN_FLAGS: tuple[str, ...] = (
-    "--width", "0.25", "--seed", "1", "--split-seed", "1", "--epochs", "15", "--no-progress",
+    "--width", "0.25", "--seed", "1", "--split-seed", "1", "--epochs", "10", "--no-progress",
 )  # fmt: skip
 """Settings shared by every study training (``--epochs`` is lowered in QUICK mode)."""
 ABLATION_MODELS = ("ablation_kin", "ablation_kinpid", "ablation_full")
@@ -98,9 +103,10 @@ DECORRELATION_MODELS = (NOMINAL_MODEL, *MD_MODELS, *DISCO_MODELS)
 
 def generate_command(name: str, spec: SampleSpec, folder: str) -> list[str]:
     """``jetml generate`` arguments writing ``spec`` to ``folder/<name>.root``."""
+    threshold = [] if spec.pthat_min is None else ["--pthat-min", f"{spec.pthat_min:g}"]
     return [
         "generate", spec.preset, "--events", str(spec.events), "--seed", str(spec.seed),
-        "--out", f"{folder}/{name}.root", "--overwrite",
+        *threshold, "--out", f"{folder}/{name}.root", "--overwrite",
     ]  # fmt: skip
 
 
@@ -177,49 +183,66 @@ def study_taggers(models: Mapping[str, str | os.PathLike[str]]) -> list:
     return [DeepAK8Tagger(name, Path(folder)) for name, folder in models.items()]
 
 
+CHUNK_EVENTS = 10_000
+"""Events read and tagged at once by :func:`jet_table`."""
+
+
+def _selected_jets(
+    events: ak.Array, taggers: Sequence, selection: EvaluationSelection
+) -> dict[str, np.ndarray]:
+    """The per-jet arrays of :func:`jet_table` for one chunk of events."""
+    from jetml.api import tag
+
+    if taggers:
+        events = tag(events, list(taggers))
+    jets = events.FatJet
+    mask = (
+        (jets.pt >= selection.pt_min)
+        & (jets.pt < selection.pt_max)
+        & (abs(jets.eta) < selection.abs_eta_max)
+        & (jets.label >= 0)
+    )
+
+    def flat(values: ak.Array) -> np.ndarray:
+        return ak.to_numpy(ak.flatten(values[mask])).astype(np.float64)
+
+    part = {
+        "pt": flat(jets.pt),
+        "eta": flat(jets.eta),
+        "msd": flat(jets.msoftdrop),
+        # by key: coffea's vector behaviour shadows the attribute ``tau2`` (proper time²)
+        "tau1": flat(jets["tau1"]),
+        "tau2": flat(jets["tau2"]),
+        "tau3": flat(jets["tau3"]),
+        "category": category_of_labels(flat(jets.label)),
+    }
+    part["b_weaker"], part["b_stronger"] = map(flat, subjet_pair_significance(events))
+    part["sample"] = np.full(len(part["pt"]), events.metadata["dataset"])
+    for tagger in taggers:
+        for score in tagger.score_names:
+            part[f"{tagger.name}_{score}"] = flat(jets[tagger.field_name(score)])
+    return part
+
+
 def jet_table(
     paths: Sequence[str | os.PathLike[str]],
     taggers: Sequence = (),
     selection: EvaluationSelection = EvaluationSelection(),
+    *,
+    chunk_events: int = CHUNK_EVENTS,
 ) -> dict[str, np.ndarray]:
     """Flat arrays over the selected, labelled AK8 jets of ``paths``: ``sample`` (file stem),
     ``category``, ``pt``, ``eta``, ``msd``, ``tau1..3``, ``b_weaker``/``b_stronger`` (subjet SV
-    significances), ``trad_<signal>``
-    (traditional taggers) and ``<tagger>_<discriminant>`` for each tagger."""
-    from jetml.api import open_events, tag
+    significances), ``trad_<signal>`` (traditional taggers) and ``<tagger>_<discriminant>`` for
+    each tagger. Files are read and tagged ``chunk_events`` events at a time, so memory stays that
+    of one chunk (a whole at-scale pileup file would hold its PF candidates in memory at once)."""
+    from jetml.nanoaod import event_chunks
 
-    parts: list[dict[str, np.ndarray]] = []
-    for path in paths:
-        events = open_events(path)
-        if taggers:
-            events = tag(events, list(taggers))
-        jets = events.FatJet
-        mask = (
-            (jets.pt >= selection.pt_min)
-            & (jets.pt < selection.pt_max)
-            & (abs(jets.eta) < selection.abs_eta_max)
-            & (jets.label >= 0)
-        )
-
-        def flat(values: ak.Array, mask: ak.Array = mask) -> np.ndarray:
-            return ak.to_numpy(ak.flatten(values[mask])).astype(np.float64)
-
-        part = {
-            "pt": flat(jets.pt),
-            "eta": flat(jets.eta),
-            "msd": flat(jets.msoftdrop),
-            # by key: coffea's vector behaviour shadows the attribute ``tau2`` (proper time²)
-            "tau1": flat(jets["tau1"]),
-            "tau2": flat(jets["tau2"]),
-            "tau3": flat(jets["tau3"]),
-            "category": category_of_labels(flat(jets.label)),
-        }
-        part["b_weaker"], part["b_stronger"] = map(flat, subjet_pair_significance(events))
-        part["sample"] = np.full(len(part["pt"]), Path(path).stem)
-        for tagger in taggers:
-            for score in tagger.score_names:
-                part[f"{tagger.name}_{score}"] = flat(jets[tagger.field_name(score)])
-        parts.append(part)
+    parts = [
+        _selected_jets(events, taggers, selection)
+        for path in paths
+        for events in event_chunks(path, chunk_events)
+    ]
     table = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     trad = traditional_scores(
         table["msd"],
@@ -268,7 +291,10 @@ def sample_files(
     if folder is None:
         from jetml.api import sample
 
-        return {n: sample(s.preset, s.events, s.seed, progress=False) for n, s in specs.items()}
+        return {
+            n: sample(s.preset, s.events, s.seed, pthat_min=s.pthat_min, progress=False)
+            for n, s in specs.items()
+        }
     files = {name: Path(folder) / f"{name}.root" for name in specs}
     for path in files.values():
         if not path.is_file():

@@ -24,14 +24,12 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import awkward as ak
 import hist
 import numpy as np
 from numpy.typing import ArrayLike
 
-from jetml.errors import InputFileError
 from jetml.metrics import Estimate, clopper_pearson
 from jetml.normalisation import Normalisation, normalisation, poisson_pseudo_data
 
@@ -576,25 +574,18 @@ def process_file(
     ``preset``, tagged with ``tagger`` ``chunk_events`` events at a time (memory stays that of
     one chunk: an 80 k-event pileup sample read at once would hold ≈ 9 GB of PF candidates)."""
     from jetml.api import tag
-    from jetml.nanoaod import events_from_tree, open_events_tree
+    from jetml.nanoaod import event_chunks
 
-    if chunk_events < 1:
-        raise ValueError(f"chunk_events must be positive, got {chunk_events}")
-    tree = open_events_tree(path)
-    if tree.num_entries == 0:
-        raise InputFileError(f"{path}: no events")
-    norm = normalisation(path, luminosity_pb, preset=preset)
-    starts = range(0, tree.num_entries, chunk_events)
     parts: dict[str, list[MuTauPairs]] = {key: [] for key in tau_ids}
     candidates: list[dict[str, np.ndarray]] = []
-    metadata = {"dataset": Path(path).stem, "filename": os.fspath(path)}
-    for start in starts:
-        stop = min(start + chunk_events, tree.num_entries)
-        events = events_from_tree(tree, entry_start=start, entry_stop=stop, metadata=metadata)
+    starts: list[int] = []
+    for events in event_chunks(path, chunk_events):
+        starts.append(events.metadata["entrystart"])
         tagged = attach_delta_beta_id(tag(events, tagger))
         for key, tau_id in tau_ids.items():
             parts[key].append(select_pairs(tagged, tau_id))
         candidates.append(tau_candidates(tagged))
+    norm = normalisation(path, luminosity_pb, preset=preset)
     pairs = {
         key: WeightedPairs(preset, MuTauPairs.concatenate(chunks, starts), norm.weight)
         for key, chunks in parts.items()

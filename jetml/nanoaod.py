@@ -13,7 +13,7 @@ import importlib.util
 import os
 import struct
 import warnings
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -239,6 +239,21 @@ def events_from_tree(
             ).events()
         except Exception as error:
             raise InputFileError(f"{path}: cannot build NanoEvents ({_one_line(error)})") from error
+
+
+def event_chunks(path: str | os.PathLike[str], chunk_events: int) -> Iterator[ak.Array]:
+    """NanoEvents of ``path`` in consecutive entry ranges of ``chunk_events`` events (metadata
+    ``dataset`` = the file stem), so a large file is read and processed one chunk at a time on
+    one open tree. A file without events is an InputFileError naming it."""
+    if chunk_events < 1:
+        raise ValueError(f"chunk_events must be positive, got {chunk_events}")
+    tree = open_events_tree(path)
+    if tree.num_entries == 0:
+        raise InputFileError(f"{path}: no events")
+    metadata = {"dataset": Path(path).stem, "filename": os.fspath(path)}
+    for start in range(0, tree.num_entries, chunk_events):
+        stop = min(start + chunk_events, tree.num_entries)
+        yield events_from_tree(tree, entry_start=start, entry_stop=stop, metadata=metadata)
 
 
 def read_branches(events: ak.Array, branches: Iterable[str]) -> None:

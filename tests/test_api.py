@@ -47,6 +47,18 @@ def test_sample_is_cached_and_not_regenerated(sample_path: Path, monkeypatch) ->
     assert len(jetml.open_events(again)) == EVENTS
 
 
+def test_sample_pthat_min_sets_the_hard_scale_and_its_own_cache_entry(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("JETML_CACHE", str(tmp_path))
+    path = jetml.sample(PRESET, 5, SEED, pileup=PILEUP, pthat_min=800.0, progress=False)
+    assert "pthat800" in path.name
+    request = GenerationRequest(PRESET, 5, SEED, pthat_min=800.0, pileup=PILEUP)
+    assert path == cached_path(request)
+    # Pythia's factorisation scale of a 2 -> 2 massive pair is sqrt(m^2 + pT^2) > pTHatMin
+    assert np.all(jetml.open_events(path).Generator.scalePDF > 800.0)
+
+
 def test_sample_bad_arguments_are_config_errors(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("JETML_CACHE", str(tmp_path))
     with pytest.raises(ConfigError, match="preset"):

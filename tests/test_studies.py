@@ -9,6 +9,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
+import uproot
 
 from jetml import decorrelation as dc
 from jetml import evaluation as ev
@@ -168,6 +169,8 @@ def test_makefile_builds_exactly_the_declared_samples_and_models() -> None:
         " ".join(ev.study_train_command(n, ["$(STUDY_TRAIN)"], f"$(STUDY)/models/{n}"))
         for n in ev.STUDY_MODELS
     ]
+    shipped = re.search(r"^STUDY_MODEL_NAMES := (.*)$", text, re.MULTILINE)
+    assert shipped is not None and shipped.group(1).split() == list(ev.STUDY_MODELS)
     # independent evaluation: no seed shared with training (or with the shipped models' 11-35)
     train_seeds = {s.seed for s in ev.TRAINING_SAMPLES.values()}
     eval_seeds = {s.seed for s in ev.EVALUATION_SAMPLES.values()}
@@ -229,6 +232,26 @@ def test_jet_table_of_generated_files(tiny_files) -> None:
     hbb, top = table["category"] == "Hbb", table["category"] == "top"
     assert np.mean(table["b_weaker"][hbb] > 3) > np.mean(table["b_weaker"][top] > 3)
     assert np.all(table["b_weaker"] <= table["b_stronger"])
+
+
+def test_jet_table_in_chunks_equals_one_pass(tiny_files, tmp_path) -> None:
+    from jetml.errors import InputFileError
+    from jetml.taggers.deepak8 import DeepAK8Tagger
+
+    taggers = [DeepAK8Tagger("deepak8")]
+    whole = ev.jet_table(tiny_files, taggers, chunk_events=1000)
+    chunked = ev.jet_table(tiny_files, taggers, chunk_events=7)
+    assert whole.keys() == chunked.keys() and len(whole["pt"]) > 10
+    for key, values in whole.items():
+        np.testing.assert_array_equal(values, chunked[key], err_msg=key)
+    assert set(whole["sample"]) == {p.stem for p in tiny_files}
+    with pytest.raises(ValueError, match="chunk_events"):
+        ev.jet_table(tiny_files, chunk_events=0)
+    empty = tmp_path / "empty.root"
+    with uproot.recreate(empty) as file:
+        file["Events"] = {"run": np.zeros(0, dtype=np.uint32)}
+    with pytest.raises(InputFileError, match=r"empty\.root: no events"):
+        ev.jet_table([empty])
 
 
 def _rejection(value: float, low: float, high: float, passed: int = 10) -> object:
