@@ -1,4 +1,5 @@
-"""The models shipped in ``jetml/models``: intact, small, loadable by the deployment, parity."""
+"""The models shipped in ``jetml/models`` (taggers, and the study models in ``study/``): intact,
+small, loadable by the deployment, parity."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from jetml.nn.package import load_model
 
 torch.set_num_threads(1)
 MODELS = Path(__file__).resolve().parent.parent / "jetml" / "models"
-SHIPPED = sorted(p for p in MODELS.glob("*") if p.is_dir()) if MODELS.is_dir() else []
+STUDY = MODELS / "study"  # the DeepAK8 study models of notebooks 01 and 02 (make study-models)
+SHIPPED = sorted(p for p in MODELS.glob("*") if p.is_dir() and p != STUDY) + sorted(
+    p for p in STUDY.glob("*") if p.is_dir()
+)
 
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
