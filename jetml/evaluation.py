@@ -555,12 +555,20 @@ def answer_text(
 def ablation_findings(
     performance: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Estimate]]]],
 ) -> list[str]:
-    """One line per signal: 1/εB(50 %, inclusive) of the variants and the traditional tagger."""
+    """One line per signal: 1/εB(50 %, inclusive) of the variants and the traditional tagger, and
+    the gains of the input groups (:func:`ablation_gains`): which inputs matter where."""
+    gains = ablation_gains(performance)
+
+    def times(ratio: float | str) -> str:
+        return f"gain {ratio:.2g}" if isinstance(ratio, float) else "gain not measured (a limit)"
+
     return [
         f"{signal} vs QCD, 1/εB at εS = 50 % ({INCLUSIVE} GeV): "
         + ", ".join(
             f"{tagger} {bins[INCLUSIVE]['rejection_eff50']}" for tagger, bins in taggers.items()
         )
+        + f"; charge, particle ID and track quality {times(gains[signal]['kinpid/kin'])}, "
+        f"displacement and SVs {times(gains[signal]['full/kinpid'])}"
         for signal, taggers in performance.items()
     ]
 

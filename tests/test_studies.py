@@ -292,12 +292,15 @@ def test_ablation_targets_read_intervals_and_limits() -> None:
     assert found["beats_traditional_Z"].status == "not measurable"
     low = _performance({s: {**good, "full": (400, 350, 450)} for s in ("top", "Hbb", "W", "Z")})
     assert {t.name: t.met for t in ev.ablation_targets(low)}["top_full_rejection"] is False
+    findings = ev.ablation_findings(perf)
+    assert "track quality gain 2, displacement and SVs gain 30" in findings[0]  # 20/10, 600/20
+    assert "displacement and SVs gain not measured (a limit)" in findings[3]  # Z: full is a limit
     text = ev.answer_text(
         quick=True,
         jets={"QCD": 5, "top": 3},
         training_jets=50,
         epochs=2,
-        findings=ev.ablation_findings(perf),
+        findings=findings,
         targets=list(found.values()),
     )
     assert text.startswith("**Answer.**") and "QUICK-mode run" in text
