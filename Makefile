@@ -14,7 +14,8 @@ DEMO_OUT := build/demo
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # 01 and 02 run in full mode only on the at-scale study files (make study-samples study-models).
 STUDY_NOTEBOOKS := notebooks/01_deepak8_ablation.ipynb notebooks/02_mass_decorrelation.ipynb
-STUDY_READY = $(wildcard $(STUDY_SHIPPED)/disco_lam100/disco_lam100.card.json $(STUDY)/eval/zh_cc.root)
+STUDY_NEEDS = $(foreach m,$(STUDY_MODEL_NAMES),$(STUDY_SHIPPED)/$(m)/$(m).card.json) \
+  $(foreach s,qcd ttbar_had ww zz zh_bb zh_cc,$(STUDY)/eval/$(s).root)
 
 .PHONY: demo test lint install clean models lab notebooks study-samples study-models
 .PHONY: train-deeptau-scale train-breg-scale study-mutau study-breg
@@ -37,7 +38,7 @@ lab: $(INSTALLED)
 # notebooks/results/<name>.json come from this one top-to-bottom run per notebook.
 notebooks: $(INSTALLED)
 	@for nb in $(NOTEBOOKS); do \
-	  case " $(STUDY_NOTEBOOKS) " in *" $$nb "*) if [ "$(words $(STUDY_READY))" != 2 ]; then \
+	  case " $(STUDY_NOTEBOOKS) " in *" $$nb "*) if [ "$(words $(wildcard $(STUDY_NEEDS)))" != "$(words $(STUDY_NEEDS))" ]; then \
 	    echo "== $$nb: skipped (needs make study-samples study-models)"; continue; fi;; esac; \
 	  echo "== $$nb"; start=$$(date +%s); \
 	  $(BIN)/papermill --cwd notebooks --no-progress-bar $$nb $$nb || exit 1; \
@@ -89,7 +90,7 @@ models: $(INSTALLED)
 # shipped to $(STUDY_SHIPPED) (committed: the notebooks read them there).
 STUDY := build/study
 STUDY_SHIPPED := jetml/models/study
-STUDY_MODEL_NAMES := ablation_kin ablation_kinpid ablation_full md_lam0 md_lam0p3 md_lam1 md_lam3 disco_lam1 disco_lam10 disco_lam100
+STUDY_MODEL_NAMES := ablation_kin ablation_kinpid ablation_full md_lam0 md_lam0p3 md_lam1 md_lam3 disco_lam1 disco_lam3 disco_lam10
 STUDY_TRAIN := $(STUDY)/train/qcd.root $(STUDY)/train/ttbar_had.root $(STUDY)/train/ww.root $(STUDY)/train/zz.root $(STUDY)/train/zh_bb.root $(STUDY)/train/zh_cc.root
 
 study-samples: $(INSTALLED)
@@ -117,8 +118,8 @@ study-models: $(INSTALLED)
 	test -f $(STUDY)/models/md_lam1/md_lam1.card.json || $(BIN)/jetml train deepak8_md --lam 1 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam1 --name md_lam1 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
 	test -f $(STUDY)/models/md_lam3/md_lam3.card.json || $(BIN)/jetml train deepak8_md --lam 3 --data $(STUDY_TRAIN) --out $(STUDY)/models/md_lam3 --name md_lam3 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
 	test -f $(STUDY)/models/disco_lam1/disco_lam1.card.json || $(BIN)/jetml train deepak8_disco --lam 1 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam1 --name disco_lam1 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
+	test -f $(STUDY)/models/disco_lam3/disco_lam3.card.json || $(BIN)/jetml train deepak8_disco --lam 3 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam3 --name disco_lam3 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
 	test -f $(STUDY)/models/disco_lam10/disco_lam10.card.json || $(BIN)/jetml train deepak8_disco --lam 10 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam10 --name disco_lam10 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
-	test -f $(STUDY)/models/disco_lam100/disco_lam100.card.json || $(BIN)/jetml train deepak8_disco --lam 100 --data $(STUDY_TRAIN) --out $(STUDY)/models/disco_lam100 --name disco_lam100 --width 0.25 --seed 1 --split-seed 1 --epochs 10 --no-progress
 	for m in $(STUDY_MODEL_NAMES); do \
 	  rm -rf $(STUDY_SHIPPED)/$$m && mkdir -p $(STUDY_SHIPPED)/$$m && \
 	  cp $(STUDY)/models/$$m/$$m.onnx $(STUDY)/models/$$m/$$m.card.json $(STUDY)/models/$$m/$$m.pt \

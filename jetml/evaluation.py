@@ -84,8 +84,8 @@ STUDY_MODELS: dict[str, tuple[str, ...]] = {
     "md_lam1": ("deepak8_md", "--lam", "1"),
     "md_lam3": ("deepak8_md", "--lam", "3"),
     "disco_lam1": ("deepak8_disco", "--lam", "1"),
+    "disco_lam3": ("deepak8_disco", "--lam", "3"),
     "disco_lam10": ("deepak8_disco", "--lam", "10"),
-    "disco_lam100": ("deepak8_disco", "--lam", "100"),
 }
 """Study model name -> ``jetml train`` tagger and options (besides data, output and the
 common settings :data:`STUDY_TRAIN_FLAGS`). The ablation trio differs only in ``--inputs``;
@@ -97,7 +97,7 @@ STUDY_TRAIN_FLAGS: tuple[str, ...] = (
 ABLATION_MODELS = ("ablation_kin", "ablation_kinpid", "ablation_full")
 NOMINAL_MODEL = "ablation_full"
 MD_MODELS = ("md_lam0", "md_lam0p3", "md_lam1", "md_lam3")
-DISCO_MODELS = ("disco_lam1", "disco_lam10", "disco_lam100")
+DISCO_MODELS = ("disco_lam1", "disco_lam3", "disco_lam10")
 DECORRELATION_MODELS = (NOMINAL_MODEL, *MD_MODELS, *DISCO_MODELS)
 
 

@@ -171,6 +171,8 @@ def test_makefile_builds_exactly_the_declared_samples_and_models() -> None:
     ]
     shipped = re.search(r"^STUDY_MODEL_NAMES := (.*)$", text, re.MULTILINE)
     assert shipped is not None and shipped.group(1).split() == list(ev.STUDY_MODELS)
+    needed = re.search(r"\$\(foreach s,([^,]*),\$\(STUDY\)/eval/", text)  # make notebooks' check
+    assert needed is not None and needed.group(1).split() == list(ev.EVALUATION_SAMPLES)
     # independent evaluation: no seed shared with training (or with the shipped models' 11-35)
     train_seeds = {s.seed for s in ev.TRAINING_SAMPLES.values()}
     eval_seeds = {s.seed for s in ev.EVALUATION_SAMPLES.values()}
