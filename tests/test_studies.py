@@ -326,13 +326,17 @@ def test_decorrelation_targets() -> None:
     assert all(p.on_plane for p in points.values())
     found = {
         t.name: t
-        for t in ev.decorrelation_targets(points, nominal="nominal", scan=["flat"], lam0="zero")
+        for t in ev.decorrelation_targets(
+            points, nominal="nominal", scan=["flat"], lam0="zero", other=["zero"]
+        )
     }
     assert found["lam0_on_nominal"].met is True
     gain = points["flat"].sculpting.inverse.value / points["nominal"].sculpting.inverse.value
     loss = points["nominal"].rejection.value / points["flat"].rejection.value
     assert found["md_decorrelation"].met is (gain >= 10 and loss <= 3)
     assert gain > 10
+    assert found["disco_decorrelation"].met is False  # "zero" is the nominal again: gain 1
+    assert found["disco_decorrelation"].measured.startswith("zero: 1/JSD x1,")
     rows = ev.decorrelation_rows(points)
     assert [r["tagger"] for r in rows] == ["nominal", "zero", "flat"]
 
