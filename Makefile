@@ -34,14 +34,15 @@ test: $(INSTALLED)
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Full mode (each notebook's parameter defaults), in place: outputs, figures and
-# notebooks/results/<name>.json come from this one top-to-bottom run per notebook.
+# Full mode (each notebook's parameter defaults; `-p QUICK False` replaces the injected-parameters
+# cell a QUICK run left in the committed copy, which papermill would otherwise keep), in place:
+# outputs, figures and notebooks/results/<name>.json come from this one top-to-bottom run each.
 notebooks: $(INSTALLED)
 	@for nb in $(NOTEBOOKS); do \
 	  case " $(STUDY_NOTEBOOKS) " in *" $$nb "*) if [ "$(words $(wildcard $(STUDY_NEEDS)))" != "$(words $(STUDY_NEEDS))" ]; then \
 	    echo "== $$nb: skipped (needs make study-samples study-models)"; continue; fi;; esac; \
 	  echo "== $$nb"; start=$$(date +%s); \
-	  $(BIN)/papermill --cwd notebooks --no-progress-bar $$nb $$nb || exit 1; \
+	  $(BIN)/papermill --cwd notebooks --no-progress-bar -p QUICK False $$nb $$nb || exit 1; \
 	  echo "   $$(( $$(date +%s) - start )) s"; \
 	done
 
